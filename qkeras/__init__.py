@@ -1,0 +1,47 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""qkeras: QKeras quantization-aware training, native on Keras 3.
+
+``from qkeras import *`` gives the quantizers, their helper functions and the
+parser helpers, as in QKeras 0.9 (without QKeras's leaked third-party names
+such as ``tf``, ``np`` or ``K``). Importing qkeras changes no global state:
+no environment variables, no Keras configuration, no eager-mode assertion.
+"""
+
+import sys as _sys
+import types as _types
+
+from qkeras import base_quantizer
+from qkeras import quantizer_registry
+from qkeras import quantizers
+from qkeras import registry
+from qkeras import safe_eval as _safe_eval_module
+from qkeras.base_quantizer import BaseQuantizer
+from qkeras.quantizers import *  # noqa: F401,F403
+from qkeras.registry import Registry
+from qkeras.safe_eval import Bool
+from qkeras.safe_eval import GetArg
+from qkeras.safe_eval import GetParams
+from qkeras.safe_eval import IsBool
+from qkeras.safe_eval import IsListofNums
+from qkeras.safe_eval import IsNone
+from qkeras.safe_eval import IsNum
+from qkeras.safe_eval import ListofNums
+from qkeras.safe_eval import Num
+from qkeras.safe_eval import Str
+
+__version__ = "0.9.0"
+
+
+class _CallableModule(_types.ModuleType):
+  """A module that can also be called (see ``qkeras.safe_eval`` below)."""
+
+  def __call__(self, *args, **kwargs):
+    return self.safe_eval(*args, **kwargs)
+
+
+# In QKeras, ``from qkeras import *`` rebinds ``qkeras.safe_eval`` to the
+# *function* safe_eval, hiding the module. Here ``qkeras.safe_eval`` stays the
+# module (``qkeras.safe_eval.GetParams`` works) and calling it calls the
+# function, so code written either way keeps working.
+_safe_eval_module.__class__ = _CallableModule
+safe_eval = _sys.modules["qkeras.safe_eval"]

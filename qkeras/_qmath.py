@@ -1,0 +1,403 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""Shared quantizer math: every formula the quantizers (and later the layers)
+use lives here, written with ``keras.ops`` so it runs eagerly, inside
+``tf.function`` and under XLA.
+
+Conventions (same as QKeras 0.9):
+
+* ``round`` is round-half-to-even (``tf.round``), except where a caller
+  explicitly uses ``floor(v + 0.5)``.
+* ``eps`` is ``keras.config.epsilon()`` (1e-7 by default), read at call time.
+* ``log2(v)`` is computed as ``log(v) / log(2)`` in the input dtype, exactly as
+  QKeras does, so that power-of-two rounding ties fall the same way.
+* Straight-through estimators return the quantized value *exactly* in the
+  forward pass (QKeras computes ``x + (xq - x)``, which equals ``xq`` except
+  when ``|x|`` is so large that ``xq - x`` rounds, or ``x`` is infinite) and
+  pass the incoming gradient unchanged to ``x``.
+"""
+
+import numpy as np
+import keras
+from keras import ops
+
+LOG_2 = float(np.log(2.0))
+
+
+# --------------------------------------------------------------------------
+# Tensors, dtypes, training flag.
+# --------------------------------------------------------------------------
+def to_float_tensor(x):
+  """Converts ``x`` to a floating tensor.
+
+  NumPy / Python inputs become floatx tensors (float64 arrays are cast, as
+  QKeras's ``K.cast_to_floatx`` does); tensors keep a floating dtype and are
+  cast to floatx otherwise.
+  """
+  if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+    return ops.convert_to_tensor(np.asarray(x, dtype=keras.config.floatx()))
+  if not isinstance(x, keras.KerasTensor):
+    x = ops.convert_to_tensor(x)
+  if "float" not in keras.backend.standardize_dtype(x.dtype):
+    return ops.cast(x, keras.config.floatx())
+  return x
+
+
+def epsilon():
+  return keras.config.epsilon()
+
+
+def is_python_number(v):
+  return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+      v, bool)
+
+
+def pow2(v):
+  """2**v as a Python float for Python numbers, else as a tensor."""
+  if is_python_number(v):
+    return float(2.0 ** float(v))
+  return ops.power(2.0, ops.cast(v, keras.config.floatx()))
+
+
+def static_training(training):
+  """Returns True/False for a Python training flag, None for a tensor flag."""
+  if training is None:
+    return False
+  if isinstance(training, (bool, np.bool_, int)):
+    return bool(training)
+  return None
+
+
+def select_training(training, true_fn, false_fn):
+  """Runs ``true_fn`` when training, else ``false_fn`` (tensor flags: cond)."""
+  flag = static_training(training)
+  if flag is None:
+    return ops.cond(ops.cast(training, "bool"), true_fn, false_fn)
+  return true_fn() if flag else false_fn()
+
+
+# --------------------------------------------------------------------------
+# Straight-through estimators.
+# --------------------------------------------------------------------------
+def _zero_grad(upstream):
+  if keras.backend.backend() == "tensorflow":
+    return None
+  return ops.zeros_like(upstream)
+
+
+@ops.custom_gradient
+def _ste(x, xq):
+  def grad(*args, upstream=None):
+    if upstream is None:
+      (upstream,) = args
+    return upstream, _zero_grad(upstream)
+
+  return xq, grad
+
+
+def ste(x, xq):
+  """Forward value ``xq``; gradient w.r.t. ``x`` is the identity.
+
+  Equivalent to QKeras's ``x + stop_gradient(xq - x)`` but exact for every
+  input (no cancellation for huge ``|x|``, no NaN for infinite ``x``). Adding
+  0.0 turns a -0.0 result into +0.0, as QKeras's sum does.
+  """
+  return _ste(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
+
+
+def mix_quantization_noise(x, xq, qnoise_factor=1.0, use_ste=True):
+  """Blends the float value ``x`` and its quantization ``xq``.
+
+  Forward value ``(1 - q) * x + q * xq`` with ``q = qnoise_factor``:
+  * ``use_ste=True``: ``x + sg(q * (xq - x))`` -> gradient 1;
+  * ``use_ste=False``: ``(1 - q) * x + sg(q * xq)`` -> gradient ``1 - q``.
+  For ``q == 1`` the forward value is exactly ``xq``.
+  """
+  q = qnoise_factor
+  if is_python_number(q):
+    if float(q) == 1.0:
+      if use_ste:
+        return ste(x, xq)
+      # QKeras: 0*x + xq; the sign of a zero result follows x's sign.
+      return ops.stop_gradient(xq) + 0.0 * ops.sign(x)
+    if use_ste:
+      return x + ops.stop_gradient(q * (xq - x))
+    return (1.0 - q) * x + ops.stop_gradient(q * xq)
+  # qnoise_factor is a variable / tensor (use_variables=True).
+  q = ops.cast(q, x.dtype)
+  if use_ste:
+    blended = x + ops.stop_gradient(q * (xq - x))
+    return ops.where(q == 1.0, ste(x, xq), blended)
+  blended = (1.0 - q) * x + ops.stop_gradient(q * xq)
+  return ops.where(q == 1.0, ops.stop_gradient(xq) + 0.0 * ops.sign(x),
+                   blended)
+
+
+def stochastic_round(x, precision=0.5, seed=None):
+  """Unbiased random rounding of ``x`` to a multiple of ``precision``.
+
+  With ``s = 1/precision`` and ``f = x*s - floor(x*s)``: returns
+  ``floor(x*s)/s`` if ``f < U[0,1)`` else ``ceil(x*s)/s``.
+  """
+  scale = 1.0 / precision
+  scale_x = x * scale
+  fraction = scale_x - ops.floor(scale_x)
+  r = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=seed)
+  result = ops.where(fraction < r, ops.floor(scale_x), ops.ceil(scale_x))
+  return result / scale
+
+
+def stochastic_round_po2(x, seed=None):
+  """Random power-of-two exponent of ``|x|`` with ``E[2**e] = |x|``.
+
+  ``e0 = round(log2(|x| + eps))``; the bracket ``[l, r]`` is ``[e0-1, e0]``
+  when ``2**e0 > |x|`` else ``[e0, e0+1]``; draw ``v ~ U[2**l, 2**r)`` and
+  return ``l`` if ``|x| < v`` else ``r``.
+  """
+  y = ops.abs(x)
+  x_log2 = ops.round(log2(y + epsilon()))
+  po2 = ops.power(2.0, x_log2)
+  left = ops.where(po2 > y, x_log2 - 1.0, x_log2)
+  right = ops.where(po2 > y, x_log2, x_log2 + 1.0)
+  lo = ops.power(2.0, left)
+  hi = ops.power(2.0, right)
+  u = keras.random.uniform(ops.shape(y), dtype=y.dtype, seed=seed)
+  val = lo + u * (hi - lo)
+  return ops.where(y < val, left, right)
+
+
+def round_through(x, use_stochastic_rounding=False, precision=0.5,
+                  training=None, seed=None):
+  """Rounds ``x`` (half to even) with a straight-through gradient.
+
+  With ``use_stochastic_rounding`` and ``training`` true, rounds randomly to a
+  multiple of ``precision`` instead (QKeras's default precision 0.5 is kept:
+  callers that do not pass ``precision=1.0`` round to half integers).
+  """
+  if use_stochastic_rounding:
+    return select_training(
+        training,
+        lambda: ste(x, stochastic_round(x, precision, seed)),
+        lambda: ste(x, ops.round(x)))
+  return ste(x, ops.round(x))
+
+
+def sign_through(x):
+  """``sign(x)`` (0 -> 0) with a straight-through gradient."""
+  return ste(x, ops.sign(x))
+
+
+def floor_through(x):
+  """``floor(x)`` with a straight-through gradient."""
+  return ste(x, ops.floor(x))
+
+
+def ceil_through(x):
+  """``ceil(x)`` with a straight-through gradient."""
+  return ste(x, ops.ceil(x))
+
+
+def sign_nonzero(x):
+  """``sign(x)`` with 0 mapped to +1 (computed as ``s + (1 - |s|)``)."""
+  s = ops.sign(x)
+  return s + (1.0 - ops.abs(s))
+
+
+# --------------------------------------------------------------------------
+# Logs and power-of-two scales.
+# --------------------------------------------------------------------------
+def log2(x):
+  """``log(x) / log(2)``, as QKeras computes it."""
+  return ops.log(x) / LOG_2
+
+
+def round_to_po2(scale):
+  """``2 ** round(log2(scale + eps))``."""
+  return ops.power(2.0, ops.round(log2(scale + epsilon())))
+
+
+def clip_po2_scale(scale, min_po2_exponent=None, max_po2_exponent=None):
+  """Clips a power-of-two scale to ``[2**min_po2_exponent, 2**max_po2_exponent]``."""
+  if min_po2_exponent is not None:
+    scale = ops.maximum(scale, 2.0 ** min_po2_exponent)
+  if max_po2_exponent is not None:
+    scale = ops.minimum(scale, 2.0 ** max_po2_exponent)
+  return scale
+
+
+# --------------------------------------------------------------------------
+# Axes and least-squares scales.
+# --------------------------------------------------------------------------
+def channel_reduction_axes(rank):
+  """Every axis except the channel axis (last, or 1 for channels_first)."""
+  if keras.config.image_data_format() == "channels_last":
+    return list(range(rank - 1))
+  return list(range(1, rank))
+
+
+def normalize_axes(axes, rank):
+  return sorted({a % rank for a in axes}) if rank else []
+
+
+def scaling_axes(scale_axis, rank):
+  """Axes reduced when computing per-channel scales.
+
+  ``scale_axis`` None -> channel reduction axes; an int -> every axis but that
+  one; a list -> every axis not in the list.
+  """
+  if scale_axis is None:
+    return channel_reduction_axes(rank)
+  keep = scale_axis if isinstance(scale_axis, (list, tuple)) else [scale_axis]
+  keep = normalize_axes(keep, rank)
+  return [a for a in range(rank) if a not in keep]
+
+
+def _static_shape(x):
+  shape = tuple(x.shape)
+  if any(d is None for d in shape):
+    raise ValueError(
+        "elements_per_scale needs a fully known input shape, got "
+        f"{shape}.")
+  return shape
+
+
+def grouped_mean(v, reduce_axes, elements_per_scale):
+  """Mean of ``v`` over ``reduce_axes``, plus groups along the other axes.
+
+  Each kept axis of length ``n`` is split into ``n / e`` consecutive groups of
+  ``e`` elements (``e`` from ``elements_per_scale``, one value or one per kept
+  axis); every group gets the mean over its elements and all reduced axes.
+  The result has the input's shape with the reduced axes set to 1.
+  """
+  shape = _static_shape(v)
+  rank = len(shape)
+  kept = [a for a in range(rank) if a not in reduce_axes]
+  if isinstance(elements_per_scale, (list, tuple)):
+    eps_list = list(elements_per_scale)
+  else:
+    eps_list = [elements_per_scale] * len(kept)
+  if len(eps_list) != len(kept):
+    raise ValueError(
+        f"elements_per_scale={elements_per_scale!r} must give one value per "
+        f"scale axis {kept}.")
+  split_shape, mean_axes, group_of = [], [], {}
+  for a in range(rank):
+    if a in kept:
+      e = int(eps_list[kept.index(a)])
+      if e <= 0 or shape[a] % e:
+        raise ValueError(
+            f"elements_per_scale={e} must divide the length {shape[a]} of "
+            f"scale axis {a}.")
+      split_shape += [shape[a] // e, e]
+      mean_axes.append(len(split_shape) - 1)
+      group_of[a] = e
+    else:
+      split_shape.append(shape[a])
+      mean_axes.append(len(split_shape) - 1)
+  m = ops.mean(ops.reshape(v, split_shape), axis=mean_axes, keepdims=True)
+  full = []
+  for a in range(rank):
+    if a in kept:
+      full += [shape[a] // group_of[a], group_of[a]]
+    else:
+      full.append(1)
+  m = ops.broadcast_to(m, full)
+  return ops.reshape(m, [shape[a] if a in kept else 1 for a in range(rank)])
+
+
+def least_squares_scale(alpha, x, q, scale_axis=None, per_channel_scale=True,
+                        elements_per_scale=None, min_po2_exponent=None,
+                        max_po2_exponent=None):
+  """Least-squares scale ``s`` minimising ``|x - s*q|^2`` (QKeras ``_get_scale``).
+
+  For ``alpha`` "auto"/"auto_po2": ``s = mean(x*q) / (mean(q*q) + eps)`` over
+  every axis but the scale axis (one scale per element for rank-1 tensors,
+  one global scale when ``per_channel_scale`` is False); "auto_po2" rounds
+  ``s`` to ``2**round(log2(s + eps))`` and clips its exponent. ``alpha`` None
+  gives 1.0, an array is returned as is, a number as a float.
+  """
+  if isinstance(alpha, str):
+    rank = len(x.shape)
+    if not per_channel_scale:
+      qx = ops.mean(x * q, keepdims=True)
+      qq = ops.mean(q * q, keepdims=True)
+    elif rank > 1:
+      axes = scaling_axes(scale_axis, rank)
+      if elements_per_scale is None:
+        qx = ops.mean(x * q, axis=axes, keepdims=True)
+        qq = ops.mean(q * q, axis=axes, keepdims=True)
+      else:
+        qx = grouped_mean(x * q, axes, elements_per_scale)
+        qq = grouped_mean(q * q, axes, elements_per_scale)
+    else:
+      qx = x * q
+      qq = q * q
+    scale = qx / (qq + epsilon())
+    if alpha == "auto_po2":
+      scale = clip_po2_scale(round_to_po2(scale), min_po2_exponent,
+                             max_po2_exponent)
+    return scale
+  if alpha is None:
+    return 1.0
+  if isinstance(alpha, np.ndarray):
+    return alpha
+  return float(alpha)
+
+
+# --------------------------------------------------------------------------
+# Sigmoid family (QKeras's slopes, not Keras's).
+# --------------------------------------------------------------------------
+def hard_sigmoid(x):
+  """``clip(0.5 * x + 0.5, 0, 1)`` (QKeras slope 0.5)."""
+  return ops.clip(0.5 * x + 0.5, 0.0, 1.0)
+
+
+def smooth_sigmoid(x):
+  """``clip(0.1875 * x + 0.5, 0, 1)``."""
+  return ops.clip(0.1875 * x + 0.5, 0.0, 1.0)
+
+
+def binary_sigmoid(x):
+  """``round_through(hard_sigmoid(x))`` -> {0, 1}."""
+  return round_through(hard_sigmoid(x))
+
+
+def real_sigmoid(x):
+  return ops.sigmoid(x)
+
+
+# --------------------------------------------------------------------------
+# Power-of-two quantization.
+# --------------------------------------------------------------------------
+def clip_power_of_two(x_abs, min_exp, max_exp, max_value,
+                      quadratic_approximation=False,
+                      use_stochastic_rounding=False, log2_rounding="rnd",
+                      training=None, seed=None):
+  """Exponent of the power of two closest to ``x_abs`` (>= 0), clipped.
+
+  Values below eps get ``min_exp``; values at or above ``max_value`` are
+  clipped to it first. The exponent is ``round(log2(v))`` (half to even, on
+  the log), ``floor`` for ``log2_rounding="floor"``, or a stochastic po2
+  rounding in training; it is clipped to ``[min_exp, max_exp]``. With the
+  quadratic approximation the exponent of ``sqrt(v)`` is used and doubled.
+  """
+  eps = epsilon()
+  x_filter = ops.where(x_abs < eps, eps, x_abs)
+  if max_value is not None:
+    x_filter = ops.where(x_filter >= max_value, max_value, x_filter)
+  if quadratic_approximation:
+    q_factor = 2.0
+    x_input = ops.sqrt(x_filter)
+  else:
+    q_factor = 1.0
+    x_input = x_filter
+  if log2_rounding == "floor":
+    x_log2 = floor_through(log2(x_input))
+  elif use_stochastic_rounding:
+    x_log2 = select_training(
+        training,
+        lambda: stochastic_round_po2(x_input, seed),
+        lambda: round_through(log2(x_input)))
+  else:
+    x_log2 = round_through(log2(x_input))
+  x_clipped = q_factor * ops.clip(x_log2, float(min_exp), float(max_exp))
+  return ops.where(x_abs < eps, float(min_exp), x_clipped)

@@ -1,0 +1,169 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``BaseQuantizer``: what every QKeras quantizer shares.
+
+A quantizer is a small callable object: ``q(x, training=None)`` returns the
+quantized tensor. It is not a Keras layer; layers own quantizers and pass
+``training`` down. Stochastic quantizers are random only when called with
+``training=True`` (Keras 3 has no global learning phase), and draw their noise
+from a ``keras.random.SeedGenerator`` owned by the quantizer.
+"""
+
+import keras
+import numpy as np
+
+from qkeras import _qmath
+
+
+def _create_variable_name(attr_name, var_name=None):
+  """``<var_name>/<attr>`` or ``<attr>_<uid>`` (QKeras's naming)."""
+  if var_name:
+    return var_name + "/" + attr_name
+  return attr_name + "_" + str(keras.backend.get_uid(attr_name))
+
+
+def _to_python(value):
+  """Makes a config value JSON-friendly (arrays -> lists, numpy -> Python)."""
+  if isinstance(value, keras.Variable):
+    value = keras.ops.convert_to_numpy(value)
+  if isinstance(value, np.ndarray):
+    return value.tolist()
+  if isinstance(value, np.generic):
+    return value.item()
+  return value
+
+
+class BaseQuantizer:
+  """Base class of all quantizers.
+
+  Subclasses implement ``call(x, training)`` on a floating tensor, plus
+  ``get_config``, ``__str__``, ``max`` and ``min``. ``__call__`` converts the
+  input and builds the optional variables first.
+  """
+
+  # Subclasses that may be random set this to True (or override
+  # ``_may_be_stochastic``) so that a SeedGenerator is created up front.
+  _always_stochastic = False
+
+  def __init__(self):
+    self.built = False
+    self._seed_generator = None
+
+  # ------------------------------------------------------------------
+  # Building and variables.
+  # ------------------------------------------------------------------
+  def build(self, var_name=None, use_variables=False):
+    """Creates ``qnoise_factor`` / ``integer`` variables when requested.
+
+    With ``use_variables=True`` a float ``qnoise_factor`` becomes a
+    non-trainable ``keras.Variable`` (path ``<var_name>/qnoise_factor`` or
+    ``qnoise_factor_<uid>``) so that it can be changed during training, e.g.
+    by ``QNoiseScheduler``; likewise an int ``integer`` becomes an int32
+    variable.
+    """
+    if use_variables:
+      if hasattr(self, "qnoise_factor") and not isinstance(
+          self.qnoise_factor, keras.Variable):
+        self.qnoise_factor = self._make_variable(
+            "qnoise_factor", float(self.qnoise_factor), "float32", var_name)
+      if hasattr(self, "integer") and _qmath.is_python_number(self.integer):
+        self.integer = self._make_variable("integer", int(self.integer),
+                                           "int32", var_name)
+    self.built = True
+
+  @staticmethod
+  def _make_variable(attr, value, dtype, var_name):
+    path = _create_variable_name(attr, var_name)
+    scope, _, name = path.rpartition("/")
+    if scope:
+      with keras.name_scope(scope):
+        return keras.Variable(value, dtype=dtype, trainable=False, name=name)
+    return keras.Variable(value, dtype=dtype, trainable=False, name=name)
+
+  def _set_trainable_parameter(self):
+    """Called by weight layers on their weight quantizers (no-op here)."""
+
+  def update_qnoise_factor(self, qnoise_factor):
+    """Sets ``qnoise_factor`` (assigning when it is a variable)."""
+    if isinstance(self.qnoise_factor, keras.Variable):
+      self.qnoise_factor.assign(qnoise_factor)
+    elif isinstance(qnoise_factor, keras.Variable):
+      self.qnoise_factor = float(keras.ops.convert_to_numpy(qnoise_factor))
+    else:
+      self.qnoise_factor = qnoise_factor
+
+  # Quantizer variables are not exposed to layers or optimizers.
+  @property
+  def variables(self):
+    return ()
+
+  @property
+  def trainable_variables(self):
+    return ()
+
+  @property
+  def non_trainable_variables(self):
+    return ()
+
+  # ------------------------------------------------------------------
+  # Randomness.
+  # ------------------------------------------------------------------
+  def _may_be_stochastic(self):
+    return self._always_stochastic or bool(
+        getattr(self, "use_stochastic_rounding", False))
+
+  @property
+  def seed_generator(self):
+    """The ``keras.random.SeedGenerator`` used for stochastic rounding."""
+    if self._seed_generator is None:
+      self._seed_generator = keras.random.SeedGenerator()
+    return self._seed_generator
+
+  def _init_seed_generator(self):
+    """Creates the seed generator at construction when it may be needed."""
+    if self._may_be_stochastic():
+      _ = self.seed_generator
+
+  # ------------------------------------------------------------------
+  # Calling.
+  # ------------------------------------------------------------------
+  def __call__(self, x, training=None):
+    """Quantizes ``x``; stochastic behaviour only when ``training`` is true."""
+    if not self.built:
+      self.build(var_name=getattr(self, "var_name", None),
+                 use_variables=getattr(self, "use_variables", False))
+    return self.call(_qmath.to_float_tensor(x), training)
+
+  def call(self, x, training=None):
+    raise NotImplementedError
+
+  # ------------------------------------------------------------------
+  # Serialization.
+  # ------------------------------------------------------------------
+  def get_config(self):
+    raise NotImplementedError
+
+  @classmethod
+  def from_config(cls, config):
+    """``cls(**config)``; unknown keys raise a ValueError naming them."""
+    import inspect  # pylint: disable=g-import-not-at-top
+    config = dict(config)
+    params = inspect.signature(cls.__init__).parameters
+    unknown = [k for k in config if k not in params]
+    if unknown and not any(
+        p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+      raise ValueError(
+          f"{cls.__name__}.from_config: unknown config key(s) {unknown}; "
+          f"allowed: {[p for p in params if p != 'self']}.")
+    return cls(**config)
+
+  def _serialize(self, config):
+    return {k: _to_python(v) for k, v in config.items()}
+
+  def __repr__(self):
+    try:
+      return f"<{self}>"
+    except Exception:  # pylint: disable=broad-except
+      return object.__repr__(self)
+
+
+__all__ = ["BaseQuantizer"]

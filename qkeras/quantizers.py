@@ -1,0 +1,1873 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""QKeras quantizers for Keras 3.
+
+Every quantizer of QKeras 0.9 with the same constructor arguments, the same
+outputs (bit for bit, in inference, for float32 inputs), the same ``scale``
+attribute after a call, ``max()``/``min()``/``range()``, ``get_config()`` keys
+and ``__str__`` text. Differences from QKeras 0.9 are listed in
+``docs/compat.md``.
+
+Call a quantizer as ``q(x, training=None)``. Stochastic quantizers
+(``stochastic_*``, ``bernoulli``, ``use_stochastic_rounding=True``) are random
+only when ``training`` is true; otherwise they are deterministic.
+
+Notation in the docstrings: ``m = 2**(bits - keep_negative)`` (codes per sign),
+``m_i = 2**integer``, ``round`` = round half to even, ``eps`` = 1e-7, and
+``ste(x, xq)`` a straight-through estimator (value ``xq``, gradient 1 w.r.t.
+``x``).
+"""
+
+import re
+import sys
+
+import keras
+from keras import ops
+import numpy as np
+
+from qkeras import _qmath
+from qkeras import _validate as V
+from qkeras import quantizer_registry
+from qkeras import safe_eval as _safe_eval
+from qkeras.base_quantizer import BaseQuantizer
+from qkeras.base_quantizer import _create_variable_name  # pylint: disable=unused-import
+
+__all__ = [
+    "BaseQuantizer", "quantized_linear", "quantized_bits", "bernoulli",
+    "ternary", "stochastic_ternary", "binary", "stochastic_binary",
+    "quantized_relu", "quantized_ulaw", "quantized_tanh", "quantized_sigmoid",
+    "quantized_po2", "quantized_relu_po2", "quantized_hswish",
+    "smooth_sigmoid", "hard_sigmoid", "binary_sigmoid", "binary_tanh",
+    "hard_tanh", "smooth_tanh", "set_internal_sigmoid", "stochastic_round",
+    "stochastic_round_po2", "fast_relu_quantize", "get_quantizer",
+    "get_quantized_initializer", "get_weight_scale",
+]
+
+
+def _register(obj):
+  """Registers a quantizer class (or function) with Keras and QKeras."""
+  keras.saving.register_keras_serializable(
+      package="qkeras", name=obj.__name__)(obj)
+  if isinstance(obj, type):
+    quantizer_registry.register_quantizer(obj)
+  return obj
+
+
+# ==========================================================================
+# Module-level helpers (QKeras names).
+# ==========================================================================
+def get_weight_scale(quantizer, x=None):  # pylint: disable=unused-argument
+  """The ``scale`` of ``quantizer`` after its last call as NumPy, else 1.0."""
+  scale = getattr(quantizer, "scale", None)
+  if scale is None:
+    return 1.0
+  return ops.convert_to_numpy(scale) if not isinstance(
+      scale, (float, int)) else scale
+
+
+def _get_integer_bits(min_value, max_value, bits=8, symmetric=False,
+                      keep_negative=False, is_clipping=True):
+  """Integer bits needed to cover ``[min_value, max_value]`` (per element).
+
+  Without ``keep_negative`` both bounds are clamped at 0. With clipping the
+  integer bits are ``round(max(log2|v|, 0))``; without, ``ceil`` and one more
+  bit when the bound exceeds the largest representable value
+  ``2**i - 2**min(i - unsigned_bits, 0)`` (and, if symmetric, likewise for the
+  negative bound). The result is capped at ``bits - keep_negative`` (int32).
+  """
+  min_value = ops.convert_to_tensor(min_value, "float32")
+  max_value = ops.convert_to_tensor(max_value, "float32")
+  if not keep_negative:
+    min_value = ops.maximum(min_value, 0.0)
+    max_value = ops.maximum(max_value, 0.0)
+  unsigned_bits = bits - keep_negative
+  min_log2 = _qmath.log2(ops.abs(min_value))
+  max_log2 = _qmath.log2(ops.abs(max_value))
+  min_pos = ops.where(min_log2 > 0, min_log2, 0.0)
+  max_pos = ops.where(max_log2 > 0, max_log2, 0.0)
+  if is_clipping:
+    min_int_bits = ops.round(min_pos)
+    max_int_bits = ops.round(max_pos)
+  else:
+    min_int_bits = ops.ceil(min_pos)
+    max_int_bits = ops.ceil(max_pos)
+    max_value_po2 = ops.power(2.0, max_int_bits) - ops.power(
+        2.0, ops.minimum(max_int_bits - unsigned_bits, 0.0))
+    max_int_bits = ops.where(max_value <= max_value_po2, max_int_bits,
+                             max_int_bits + 1)
+    if symmetric:
+      min_value_po2 = -ops.power(2.0, min_int_bits) + ops.power(
+          2.0, ops.minimum(min_int_bits - unsigned_bits, 0.0))
+      min_int_bits = ops.where(min_value_po2 <= min_value, min_int_bits,
+                               min_int_bits + 1)
+  integer_bits = ops.cast(ops.maximum(min_int_bits, max_int_bits), "int32")
+  return ops.minimum(unsigned_bits, integer_bits)
+
+
+def _get_scaling_axis(scale_axis, len_axis):
+  """Axes reduced for per-channel scales (see ``_qmath.scaling_axes``)."""
+  return _qmath.scaling_axes(scale_axis, len_axis)
+
+
+def _clip_po2_scale(scale, min_po2_exponent, max_po2_exponent):
+  """Clips a po2 scale to ``[2**min_po2_exponent, 2**max_po2_exponent]``."""
+  return _qmath.clip_po2_scale(scale, min_po2_exponent, max_po2_exponent)
+
+
+def _get_least_squares_scale(alpha, x, q, scale_axis=None,
+                             per_channel_scale=True, elements_per_scale=None,
+                             min_po2_exponent=None, max_po2_exponent=None):
+  """Least-squares scale of ``x ~ s*q`` (see ``_qmath.least_squares_scale``)."""
+  if isinstance(alpha, str) and alpha not in ("auto", "auto_po2"):
+    V.fail("_get_scale", "alpha", "'auto' or 'auto_po2'", alpha)
+  return _qmath.least_squares_scale(alpha, x, q, scale_axis, per_channel_scale,
+                                    elements_per_scale, min_po2_exponent,
+                                    max_po2_exponent)
+
+
+_get_scale = _get_least_squares_scale
+
+
+def _round_through(x, use_stochastic_rounding=False, precision=0.5,
+                   training=None, seed=None):
+  """Round (half to even) with a straight-through gradient.
+
+  Stochastic rounding to multiples of ``precision`` only when
+  ``use_stochastic_rounding`` and ``training`` are both true.
+  """
+  return _qmath.round_through(x, use_stochastic_rounding, precision, training,
+                              seed)
+
+
+def _sign_through(x):
+  """``sign(x)`` with a straight-through gradient."""
+  return _qmath.sign_through(x)
+
+
+def _ceil_through(x):
+  """``ceil(x)`` with a straight-through gradient."""
+  return _qmath.ceil_through(x)
+
+
+def _floor_through(x):
+  """``floor(x)`` with a straight-through gradient."""
+  return _qmath.floor_through(x)
+
+
+def stochastic_round(x, precision=0.5, seed=None):
+  """Random rounding of ``x`` to a multiple of ``precision`` (unbiased)."""
+  return _qmath.stochastic_round(_qmath.to_float_tensor(x), precision, seed)
+
+
+def stochastic_round_po2(x, seed=None):
+  """Random po2 exponent ``e`` of ``|x|`` with ``E[2**e] = |x|``."""
+  return _qmath.stochastic_round_po2(_qmath.to_float_tensor(x), seed)
+
+
+def fast_relu_quantize(p, m_i, factor):
+  """``m_i * clip(round(p) * factor, 0, 1 - factor)`` (no gradient)."""
+  p = _qmath.to_float_tensor(p)
+  return m_i * ops.clip(ops.round(p) * factor, 0.0, 1.0 - factor)
+
+
+# --------------------------------------------------------------------------
+# The sigmoid family. QKeras's hard sigmoid has slope 0.5 (Keras 3: 1/6).
+# --------------------------------------------------------------------------
+@_register
+def smooth_sigmoid(x):
+  """``clip(0.1875 * x + 0.5, 0, 1)``: a linear approximation of sigmoid."""
+  return _qmath.smooth_sigmoid(_qmath.to_float_tensor(x))
+
+
+@_register
+def hard_sigmoid(x):
+  """``clip(0.5 * x + 0.5, 0, 1)``."""
+  return _qmath.hard_sigmoid(_qmath.to_float_tensor(x))
+
+
+@_register
+def binary_sigmoid(x):
+  """``round(hard_sigmoid(x))`` in {0, 1}, straight-through gradient."""
+  return _qmath.binary_sigmoid(_qmath.to_float_tensor(x))
+
+
+@_register
+def binary_tanh(x):
+  """``2 * binary_sigmoid(x) - 1`` in {-1, 1}."""
+  return 2.0 * binary_sigmoid(x) - 1.0
+
+
+@_register
+def hard_tanh(x):
+  """``2 * hard_sigmoid(x) - 1``: saturates at -1 and 1."""
+  return 2.0 * hard_sigmoid(x) - 1.0
+
+
+@_register
+def smooth_tanh(x):
+  """``2 * smooth_sigmoid(x) - 1``."""
+  return 2.0 * smooth_sigmoid(x) - 1.0
+
+
+_SIGMOIDS = {
+    "hard": _qmath.hard_sigmoid,
+    "smooth": _qmath.smooth_sigmoid,
+    "real": _qmath.real_sigmoid,
+}
+_sigmoid = _qmath.hard_sigmoid
+
+
+def set_internal_sigmoid(mode):
+  """Selects the sigmoid used inside the quantizers: real, hard or smooth.
+
+  It is used by ``quantized_relu(use_sigmoid=1)``, ``quantized_ulaw``,
+  ``quantized_tanh`` / ``quantized_sigmoid`` (unless ``use_real_*``) and the
+  stochastic quantizers with ``use_real_sigmoid=False``. Default: "hard".
+  """
+  global _sigmoid
+  if mode not in _SIGMOIDS:
+    raise ValueError("mode has to be 'real', 'hard' or 'smooth'.")
+  _sigmoid = _SIGMOIDS[mode]
+
+
+def _internal_sigmoid(x):
+  return _sigmoid(x)
+
+
+# --------------------------------------------------------------------------
+# Text helpers for __str__.
+# --------------------------------------------------------------------------
+def _integer_text(integer):
+  if V.is_tensor_like(integer):
+    integer = ops.convert_to_numpy(integer)
+  return re.sub(r"\[(\d)\]", r"\g<1>", str(integer))
+
+
+def _alpha_text(alpha):
+  if isinstance(alpha, str):
+    return "'" + alpha + "'"
+  if isinstance(alpha, np.ndarray):
+    return np.array2string(alpha, threshold=sys.maxsize)
+  return str(alpha)
+
+
+def _alpha_is_set(alpha):
+  if isinstance(alpha, np.ndarray):
+    return alpha.size > 0
+  return bool(alpha)
+
+
+def _number_text(value):
+  """Integral numbers as ints (QKeras's ``int()``), others exactly."""
+  if value is None:
+    return "None"
+  if float(value).is_integer():
+    return str(int(value))
+  return repr(float(value))
+
+
+def _positional_flags(values):
+  """``[str(int(v)) ...]`` up to the last truthy flag (0 placeholders)."""
+  last = max((i for i, v in enumerate(values) if v), default=-1)
+  return [str(int(v)) for v in values[:last + 1]]
+
+
+def _safe_pow2(exponent):
+  """``2**exponent`` as QKeras returns it, without building huge ints."""
+  if exponent > 1023:
+    return float("inf")
+  return 2**exponent
+
+
+def _qnoise_config(value):
+  if isinstance(value, keras.Variable):
+    return float(ops.convert_to_numpy(value))
+  return value
+
+
+def _integer_config(value):
+  if V.is_tensor_like(value):
+    return ops.convert_to_numpy(value).tolist()
+  return value
+
+
+def _check_po2_exponents(owner, alpha, min_e, max_e, elements_per_scale,
+                         what="alpha='auto_po2'"):
+  min_e = None if min_e is None else V.check_int(owner, "min_po2_exponent",
+                                                 min_e, -126, 127)
+  max_e = None if max_e is None else V.check_int(owner, "max_po2_exponent",
+                                                 max_e, -126, 127)
+  if min_e is not None and max_e is not None and min_e > max_e:
+    V.fail(owner, "min_po2_exponent", f"<= max_po2_exponent ({max_e})", min_e)
+  if not (isinstance(alpha, str) and alpha == "auto_po2"):
+    for name, value in (("elements_per_scale", elements_per_scale),
+                        ("min_po2_exponent", min_e),
+                        ("max_po2_exponent", max_e)):
+      if value is not None:
+        V.fail(owner, name, f"None unless {what}", value)
+  return min_e, max_e
+
+
+def _string_alpha_needs_bits(owner, alpha, bits, keep_negative):
+  if isinstance(alpha, str) and bits == 1:
+    raise ValueError(
+        f"{owner}: argument 'alpha'={alpha!r} needs bits >= 2; a 1-bit "
+        "quantizer has no levels to scale (QKeras returned NaN). Use "
+        f"binary(alpha={alpha!r}) for a scaled sign function.")
+
+
+# ==========================================================================
+# Fixed-point quantizers.
+# ==========================================================================
+@_register
+class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
+  """Linear fixed-point quantizer (QKeras's newer, cleaner ``quantized_bits``).
+
+  Codes are integers in ``[clip_min, clip_max]`` with
+  ``U = 2**(bits - keep_negative)``, ``clip_min = keep_negative*(-U +
+  symmetric)``, ``clip_max = U - 1`` (the 1-bit signed "sign function" uses
+  ``[-0.5, 0.5]`` shifted by 0.5). With quantization scale ``qs``::
+
+    xq = qs * (round(clip(x / qs, clip_min, clip_max) - shift) + shift)
+    out = x + qnoise_factor * (xq - x)
+
+  ``qs = alpha * 2**(integer - bits + keep_negative)`` for a numeric alpha;
+  ``alpha="auto"`` uses ``qs = max|x| * 2 / (clip_max - clip_min)`` per
+  channel, ``"auto_po2"`` rounds that to a power of two and refines it by
+  least squares (up to 5 times). Clipping happens before the rounding, so the
+  gradient is zero outside the representable range.
+  ``quantized_linear(2, alpha="auto")([0, .5, 1, 1.5, 2])`` -> ``[0,0,0,2,2]``.
+  """
+
+  ALPHA_STRING_OPTIONS = ("auto", "auto_po2")
+
+  def __init__(self, bits=8, integer=0, symmetric=1, keep_negative=True,
+               alpha=None, use_stochastic_rounding=False, scale_axis=None,
+               qnoise_factor=1.0, var_name=None, use_variables=False):
+    super().__init__()
+    name = "quantized_linear"
+    if isinstance(bits, (int, float)) and not isinstance(bits, bool) and (
+        bits <= 0):
+      raise ValueError(f"{name}: Bit count {bits} must be positive "
+                       f"(argument 'bits' must be an integer >= 1, got "
+                       f"{bits!r}).")
+    self._bits = V.check_bits(name, bits)
+    self._integer = V.check_integer_bits(name, integer)
+    self._keep_negative = V.check_flag(name, "keep_negative", keep_negative)
+    self._use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self._scale_axis = V.check_scale_axis(name, scale_axis)
+    self._use_variables = V.check_flag(name, "use_variables", use_variables)
+    self.symmetric = V.check_flag(name, "symmetric", symmetric)
+    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
+                                        0.0, 1.0, allow_tensor=True)
+    self.var_name = var_name
+    self.alpha = alpha
+    self._init_seed_generator()
+
+  # Read-only configuration.
+  bits = property(lambda self: self._bits)
+  integer = property(lambda self: self._integer)
+  keep_negative = property(lambda self: self._keep_negative)
+  use_stochastic_rounding = property(
+      lambda self: self._use_stochastic_rounding)
+  scale_axis = property(lambda self: self._scale_axis)
+  use_variables = property(lambda self: self._use_variables)
+
+  @property
+  def alpha(self):
+    return self._alpha
+
+  @alpha.setter
+  def alpha(self, alpha):
+    self._alpha = V.check_alpha("quantized_linear", alpha)
+    _string_alpha_needs_bits("quantized_linear", self._alpha, self._bits,
+                             self._keep_negative)
+    self.quantization_scale = self.default_quantization_scale
+
+  @property
+  def data_type_scale(self):
+    """``2**(integer - bits + keep_negative)``: the value of one code."""
+    return _qmath.pow2(self._integer - self._bits + int(self._keep_negative))
+
+  @property
+  def auto_alpha(self):
+    return isinstance(self._alpha, str)
+
+  @property
+  def use_sign_function(self):
+    return self._bits == 1 and bool(self._keep_negative)
+
+  @property
+  def default_quantization_scale(self):
+    if self._alpha is None or self.auto_alpha:
+      return self.data_type_scale
+    return self._alpha * self.data_type_scale
+
+  @property
+  def scale(self):
+    """``quantization_scale / data_type_scale`` (the alpha actually used)."""
+    return self.quantization_scale / self.data_type_scale
+
+  @property
+  def clip_min(self):
+    if self.use_sign_function:
+      return -0.5
+    u = 2.0**(self._bits - int(self._keep_negative))
+    return float(self._keep_negative) * (-u + float(self.symmetric))
+
+  @property
+  def clip_max(self):
+    if self.use_sign_function:
+      return 0.5
+    return 2.0**(self._bits - int(self._keep_negative)) - 1.0
+
+  def _codes(self, x, qs, training=None):
+    """Integer codes of ``x / qs`` (STE round, clip first)."""
+    shift = 0.5 if self.use_sign_function else 0.0
+    clipped = ops.clip(x / qs, self.clip_min, self.clip_max)
+    seed = self.seed_generator if self._use_stochastic_rounding else None
+    return _qmath.round_through(clipped - shift, self._use_stochastic_rounding,
+                                1.0, training, seed) + shift
+
+  def _auto_scale(self, x):
+    rank = len(x.shape)
+    if rank == 0:
+      axes = None
+    elif rank == 1:
+      axes = [0]
+    else:
+      axes = _qmath.scaling_axes(self._scale_axis, rank)
+    span = self.clip_max - self.clip_min
+    if self._keep_negative:
+      qs = ops.max(ops.abs(x), axis=axes, keepdims=True) * 2.0 / span
+    else:
+      qs = ops.max(x, axis=axes, keepdims=True) / span
+    qs = ops.maximum(qs, _qmath.epsilon())
+    if self._alpha == "auto_po2":
+      qs = _qmath.round_to_po2(qs)
+      iterations = 1 if self.use_sign_function else 5
+      ls_axis = self._scale_axis if rank > 1 else None
+      for _ in range(iterations):
+        codes = self._codes(x, qs)
+        if rank > 1:
+          qs = _qmath.least_squares_scale("auto_po2", x, codes, ls_axis)
+        else:
+          qs = _qmath.least_squares_scale("auto_po2", x, codes,
+                                          per_channel_scale=False)
+    return ops.stop_gradient(qs)
+
+  def call(self, x, training=None):
+    if self.auto_alpha:
+      qs = self._auto_scale(x)
+      self.quantization_scale = qs
+    else:
+      qs = self.quantization_scale
+      if isinstance(qs, np.ndarray):
+        qs = ops.convert_to_tensor(qs, x.dtype)
+    xq = self._codes(x, qs, training) * qs
+    q = self.qnoise_factor
+    if _qmath.is_python_number(q) and float(q) == 1.0:
+      return xq
+    return x + ops.cast(q, x.dtype) * (xq - x)
+
+  def _set_trainable_parameter(self):
+    if self._alpha is None and not self.use_sign_function:
+      self.alpha = "auto_po2"
+      self.symmetric = True
+
+  def _qs_value(self):
+    qs = self.quantization_scale
+    return qs if isinstance(qs, (float, int)) else ops.convert_to_numpy(qs)
+
+  def max(self):
+    """Largest representable value ``clip_max * qs`` (shifted for sign)."""
+    return self.clip_max * self._qs_value()
+
+  def min(self):
+    """Smallest representable value ``clip_min * qs``."""
+    return self.clip_min * self._qs_value()
+
+  def range(self):
+    """Every representable value: codes ``0..clip_max`` then ``clip_min..-1``."""
+    qs = self._qs_value()
+    if self.use_sign_function:
+      return np.array([self.max(), self.min()], dtype=np.float32)
+    pos = np.arange(0, self.clip_max + 1)
+    neg = np.arange(self.clip_min, 0)
+    return (np.concatenate([pos, neg]) * qs).astype(np.float32)
+
+  def __str__(self):
+    flags = [str(self._bits), _integer_text(self._integer),
+             str(int(self.symmetric))]
+    if not self._keep_negative:
+      flags.append("keep_negative=False")
+    if _alpha_is_set(self._alpha):
+      flags.append("alpha=" + _alpha_text(self._alpha))
+    if self._use_stochastic_rounding:
+      flags.append("use_stochastic_rounding=" +
+                   str(int(self._use_stochastic_rounding)))
+    return "quantized_linear(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self._bits,
+        "integer": _integer_config(self._integer),
+        "symmetric": self.symmetric,
+        "alpha": self._alpha,
+        "keep_negative": self._keep_negative,
+        "use_stochastic_rounding": self._use_stochastic_rounding,
+        "qnoise_factor": _qnoise_config(self.qnoise_factor),
+        "scale_axis": self._scale_axis,
+    })
+
+
+@_register
+class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
+  """Fixed-point quantizer, QKeras's workhorse (``ac_fixed<bits, integer+1>``).
+
+  Fixed scale (``alpha`` None or a number), with ``m = 2**(bits -
+  keep_negative)``, ``m_i = 2**integer``::
+
+    xq = alpha * m_i * clip(round(x * m / m_i), keep_negative*(-m + symmetric),
+                            m - 1) / m
+    out = x + sg(qnoise_factor * (xq - x))      # gradient 1 everywhere
+
+  so the values are ``k * m_i / m`` (e.g. ``quantized_bits(4,0,1)`` gives
+  ``-0.875 .. 0.875`` in steps of 0.125). A 1-bit signed quantizer returns
+  ``sign(x)`` (0 -> +1), unscaled by ``m_i``.
+
+  ``alpha="auto"`` / ``"auto_po2"`` (always symmetric): with ``x_n = x / m_i``
+  and ``L = 2 * (2**(bits-1) - 1)`` levels, per channel
+  ``s = max|x_n| * 2 / L`` (rounded to a power of two and refined 5 times by
+  least squares for "auto_po2"); codes ``z = sign(x_n) * min(floor(|x_n|/s +
+  0.5), L/2)`` (half away from zero) and ``xq = m_i * s * z``. After the call
+  ``self.scale = s * m``. ``post_training_scale`` freezes that scale.
+  """
+
+  def __init__(self, bits=8, integer=0, symmetric=0, keep_negative=True,
+               alpha=None, use_stochastic_rounding=False, scale_axis=None,
+               qnoise_factor=1.0, var_name=None, use_ste=True,
+               use_variables=False, elements_per_scale=None,
+               min_po2_exponent=None, max_po2_exponent=None,
+               post_training_scale=None):
+    super().__init__()
+    name = type(self).__name__
+    self.bits = V.check_bits(name, bits)
+    self.integer = V.check_integer_bits(name, integer)
+    self.symmetric = V.check_flag(name, "symmetric", symmetric)
+    self.keep_negative = V.check_flag(name, "keep_negative", keep_negative)
+    self.alpha = V.check_alpha(name, alpha)
+    _string_alpha_needs_bits(name, self.alpha, self.bits, self.keep_negative)
+    self.use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.scale_axis = V.check_scale_axis(name, scale_axis)
+    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
+                                        0.0, 1.0, allow_tensor=True)
+    self.var_name = var_name
+    self.use_ste = V.check_flag(name, "use_ste", use_ste)
+    self.use_variables = V.check_flag(name, "use_variables", use_variables)
+    self.elements_per_scale = V.check_elements_per_scale(
+        name, elements_per_scale)
+    self.min_po2_exponent, self.max_po2_exponent = _check_po2_exponents(
+        name, self.alpha, min_po2_exponent, max_po2_exponent,
+        self.elements_per_scale)
+    self.post_training_scale = None
+    if isinstance(self.alpha, str):
+      self.symmetric = True
+      self.freeze_scale = False
+      self.scale = None
+      if post_training_scale is not None:
+        self.post_training_scale = self._check_post_training_scale(
+            name, post_training_scale)
+        self.scale = self.post_training_scale
+        self.freeze_scale = True
+    else:
+      if post_training_scale is not None:
+        V.fail(name, "post_training_scale",
+               "None unless alpha is 'auto' or 'auto_po2'", post_training_scale)
+      self.scale = None
+      self.freeze_scale = True
+    self._init_seed_generator()
+
+  @staticmethod
+  def _check_post_training_scale(name, value):
+    try:
+      arr = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+      arr = None
+    if arr is None or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(
+        arr <= 0):
+      V.fail(name, "post_training_scale",
+             "a positive number or array of positive numbers", value)
+    return arr
+
+  # ------------------------------------------------------------------
+  def _levels(self):
+    if self.symmetric:
+      return (2**(self.bits - 1) - 1) * 2
+    return 2**self.bits - 1
+
+  @staticmethod
+  def _auto_codes(x_n, s, half_levels):
+    v = ops.floor(ops.abs(x_n) / s + 0.5)
+    return ops.sign(x_n) * ops.where(v < half_levels, v, half_levels)
+
+  def _auto_quantize(self, x, m, m_i):
+    """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``."""
+    x_n = x / m_i
+    rank = len(x.shape)
+    if rank == 0:
+      axis = None
+    elif rank == 1:
+      axis = [0]
+    else:
+      axis = _qmath.scaling_axes(self.scale_axis, rank)
+    levels = self._levels()
+    half = levels / 2
+    if self.freeze_scale:
+      s = ops.convert_to_tensor(self.post_training_scale, x.dtype) / m
+      z = self._auto_codes(x_n, s, half)
+    else:
+      s = (ops.max(ops.abs(x_n), axis=axis, keepdims=True) * 2.0) / levels
+      if self.alpha == "auto_po2":
+        s = _qmath.round_to_po2(s)
+        for _ in range(5):
+          z = self._auto_codes(x_n, s, half)
+          s = _qmath.least_squares_scale(
+              "auto_po2", x_n, z, self.scale_axis,
+              elements_per_scale=self.elements_per_scale,
+              min_po2_exponent=self.min_po2_exponent,
+              max_po2_exponent=self.max_po2_exponent)
+      else:
+        z = self._auto_codes(x_n, s, half)
+      self.scale = s * m
+    return (s * m) * (m_i * z / m)
+
+  def _fixed_quantize(self, x, m, m_i, training):
+    """The fixed-scale path (alpha None or numeric); returns ``xq``."""
+    unsigned_bits = self.bits - int(self.keep_negative)
+    if unsigned_bits > 0:
+      p = x * m / m_i
+      seed = self.seed_generator if self.use_stochastic_rounding else None
+      rounded = _qmath.round_through(p, self.use_stochastic_rounding, 1.0,
+                                     training, seed)
+      lo = float(self.keep_negative) * (-m + float(self.symmetric))
+      xq = m_i * ops.clip(rounded, lo, m - 1.0) / m
+    else:
+      xq = _qmath.sign_nonzero(x)
+    scale = 1.0 if self.alpha is None else self.alpha
+    self.scale = scale
+    if isinstance(scale, np.ndarray):
+      return ops.convert_to_tensor(scale, x.dtype) * xq
+    return scale * xq
+
+  def call(self, x, training=None):
+    m = 2.0**(self.bits - int(self.keep_negative))
+    m_i = _qmath.pow2(self.integer)
+    if isinstance(self.alpha, str):
+      xq = self._auto_quantize(x, m, m_i)
+    else:
+      xq = self._fixed_quantize(x, m, m_i, training)
+    return _qmath.mix_quantization_noise(x, xq, self.qnoise_factor,
+                                         self.use_ste)
+
+  def _set_trainable_parameter(self):
+    # A 1-bit quantizer has no levels to scale: it stays a plain sign.
+    if self.alpha is None and self.bits > 1:
+      self.alpha = "auto_po2"
+      self.freeze_scale = False
+      self.symmetric = True
+
+  def _integer_float(self):
+    integer = self.integer
+    if V.is_tensor_like(integer):
+      integer = ops.convert_to_numpy(integer)
+    return np.float32(np.power(np.float32(2.0), np.float32(integer)))
+
+  def max(self):
+    """``max(1, 2**integer)`` (QKeras's bound; not the largest code)."""
+    if self.bits - int(self.keep_negative) > 0:
+      return max(1.0, float(self._integer_float()))
+    return 1.0
+
+  def min(self):
+    """``-max(1, 2**integer)``, or 0 for unsigned quantizers."""
+    if not self.keep_negative:
+      return 0.0
+    if self.bits - int(self.keep_negative) > 0:
+      return -max(1.0, float(self._integer_float()))
+    return -1.0
+
+  def range(self):
+    """All ``2**bits`` values in two's-complement code order.
+
+    Only for asymmetric signed quantizers with alpha None or 1.0.
+    """
+    if self.symmetric or not self.keep_negative or not (
+        self.alpha is None or (_qmath.is_python_number(self.alpha) and
+                               float(self.alpha) == 1.0)):
+      raise ValueError(
+          f"{type(self).__name__}.range() needs symmetric=0, keep_negative="
+          f"True and alpha None or 1.0; got {self}.")
+    x = np.arange(2**self.bits, dtype=np.float32)
+    half = 2**(self.bits - 1)
+    codes = np.where(x >= half, x - 2 * half, x)
+    return (codes * np.float32(2.0)**(float(self._integer_float_exp()) -
+                                     self.bits + 1)).astype(np.float32)
+
+  def _integer_float_exp(self):
+    integer = self.integer
+    if V.is_tensor_like(integer):
+      integer = ops.convert_to_numpy(integer)
+    return np.float32(integer)
+
+  def __str__(self):
+    flags = [str(self.bits), _integer_text(self.integer),
+             str(int(self.symmetric))]
+    if not self.keep_negative:
+      flags.append("keep_negative=False")
+    if _alpha_is_set(self.alpha):
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.use_stochastic_rounding:
+      flags.append("use_stochastic_rounding=" +
+                   str(int(self.use_stochastic_rounding)))
+    return "quantized_bits(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self.bits,
+        "integer": _integer_config(self.integer),
+        "symmetric": self.symmetric,
+        "alpha": self.alpha,
+        "keep_negative": self.keep_negative,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "qnoise_factor": _qnoise_config(self.qnoise_factor),
+        "post_training_scale": self.post_training_scale,
+        "scale_axis": self.scale_axis,
+        "use_ste": self.use_ste,
+        "elements_per_scale": self.elements_per_scale,
+        "min_po2_exponent": self.min_po2_exponent,
+        "max_po2_exponent": self.max_po2_exponent,
+    })
+
+
+@_register
+class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
+  """Quantized hard swish: ``quantized_bits(x * relu6_like(x + shift) / upper)``.
+
+  ``h(x) = x * min(relu(x + relu_shift), relu_upper_bound) / relu_upper_bound``
+  (MobileNetV3's h-swish for the defaults 3 and 6), then quantized with
+  ``quantized_bits(bits, integer, symmetric, keep_negative=True, alpha, ...)``.
+  """
+
+  def __init__(self, bits=8, integer=0, symmetric=0, alpha=None,
+               use_stochastic_rounding=False, scale_axis=None,
+               qnoise_factor=1.0, var_name=None, use_ste=True,
+               use_variables=False, relu_shift=3, relu_upper_bound=6,
+               keep_negative=True, elements_per_scale=None,
+               min_po2_exponent=None, max_po2_exponent=None,
+               post_training_scale=None):
+    if not keep_negative:
+      V.fail("quantized_hswish", "keep_negative", "True (h-swish is signed)",
+             keep_negative)
+    super().__init__(
+        bits=bits, integer=integer, symmetric=symmetric, keep_negative=True,
+        alpha=alpha, use_stochastic_rounding=use_stochastic_rounding,
+        scale_axis=scale_axis, qnoise_factor=qnoise_factor, var_name=var_name,
+        use_ste=use_ste, use_variables=use_variables,
+        elements_per_scale=elements_per_scale,
+        min_po2_exponent=min_po2_exponent, max_po2_exponent=max_po2_exponent,
+        post_training_scale=post_training_scale)
+    self.relu_shift = V.check_number("quantized_hswish", "relu_shift",
+                                     relu_shift, lo=0.0, lo_open=True)
+    self.relu_upper_bound = V.check_number(
+        "quantized_hswish", "relu_upper_bound", relu_upper_bound, lo=0.0,
+        lo_open=True)
+
+  def call(self, x, training=None):
+    shift_x = x + self.relu_shift
+    relu_x = ops.where(shift_x <= self.relu_upper_bound, ops.relu(shift_x),
+                       self.relu_upper_bound)
+    hswish_x = ops.multiply(x, relu_x) / self.relu_upper_bound
+    return super().call(hswish_x, training)
+
+  def min(self):
+    """The smaller of ``quantized_bits.min()`` and the quantized h-swish minimum.
+
+    The h-swish minimum is ``-relu_shift**2 / (4 * relu_upper_bound)``; when it
+    lies above the quantizer's lower bound its quantized value is returned.
+    """
+    min_quant = super().min()
+    min_parabolic = -self.relu_shift * self.relu_shift / (
+        4 * self.relu_upper_bound)
+    if min_quant >= min_parabolic:
+      return min_quant
+    m = 2.0**(self.bits - 1)
+    m_i = float(self._integer_float())
+    code = np.clip(np.round(np.float32(min_parabolic) * m / m_i),
+                   -m + float(self.symmetric), m - 1)
+    alpha = self.alpha if _qmath.is_python_number(self.alpha) else 1.0
+    return float(np.float32(alpha) * np.float32(m_i * code / m))
+
+  def __str__(self):
+    flags = [str(self.bits), _integer_text(self.integer),
+             str(int(self.symmetric)), "relu_shift=" + str(self.relu_shift),
+             "relu_upper_bound=" + str(self.relu_upper_bound)]
+    if _alpha_is_set(self.alpha):
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.use_stochastic_rounding:
+      flags.append("use_stochastic_rounding=" +
+                   str(int(self.use_stochastic_rounding)))
+    return "quantized_hswish(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    config = super().get_config()
+    config["relu_shift"] = self.relu_shift
+    config["relu_upper_bound"] = self.relu_upper_bound
+    return config
+
+
+# ==========================================================================
+# Binary and ternary quantizers.
+# ==========================================================================
+def _alpha_max(alpha):
+  if alpha is None or isinstance(alpha, str):
+    return 1.0
+  return max(1.0, float(np.max(alpha)))
+
+
+def _channel_axes_or_global(rank, global_axis):
+  """Channel-reduction axes, or ``global_axis`` for rank <= 1 tensors."""
+  if rank <= 1:
+    return global_axis if rank == 1 else None
+  return _qmath.channel_reduction_axes(rank)
+
+
+@_register
+class binary(BaseQuantizer):  # pylint: disable=invalid-name
+  """Sign quantizer: ``{-s, +s}`` (or ``{0, s}`` with ``use_01``).
+
+  ``k = sign(x)`` with 0 -> +1; the scale ``s`` is 1 (alpha None), the given
+  number, or the least-squares ``mean(x*k)/mean(k*k)`` per channel ("auto",
+  rounded to a power of two for "auto_po2"). Output ``ste(x, s*k)``; with
+  alpha None the gradient is that of ``tanh(x)``. With
+  ``use_stochastic_rounding`` and ``training``, ``x`` is first rounded
+  stochastically at 1/8 of ``2*min(max|x|, 1)`` and zeros get a random sign.
+  """
+
+  _default_alpha = 1.0
+
+  def __init__(self, use_01=False, alpha=None, use_stochastic_rounding=False,
+               scale_axis=None, elements_per_scale=None, min_po2_exponent=None,
+               max_po2_exponent=None):
+    super().__init__()
+    name = type(self).__name__
+    self.use_01 = V.check_flag(name, "use_01", use_01)
+    self.bits = 1
+    self.alpha = V.check_alpha(name, alpha)
+    self.use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.default_alpha = self._default_alpha
+    self.scale = None
+    self.scale_axis = V.check_scale_axis(name, scale_axis)
+    self.elements_per_scale = V.check_elements_per_scale(
+        name, elements_per_scale)
+    self.min_po2_exponent, self.max_po2_exponent = _check_po2_exponents(
+        name, "auto_po2" if isinstance(self.alpha, str) else self.alpha,
+        min_po2_exponent, max_po2_exponent, None, "alpha is 'auto'/'auto_po2'")
+    if self.elements_per_scale is not None and not isinstance(self.alpha, str):
+      V.fail(name, "elements_per_scale",
+             "None unless alpha is 'auto'/'auto_po2'", elements_per_scale)
+    self._init_seed_generator()
+
+  def _scale_for(self, x, k):
+    return _qmath.least_squares_scale(
+        self.alpha, x, k, self.scale_axis,
+        elements_per_scale=self.elements_per_scale,
+        min_po2_exponent=self.min_po2_exponent,
+        max_po2_exponent=self.max_po2_exponent)
+
+  def call(self, x, training=None):
+    stochastic = self.use_stochastic_rounding and _qmath.static_training(
+        training) is not False
+    if stochastic:
+      axis = _channel_axes_or_global(len(x.shape), None)
+      m = ops.max(ops.abs(x), axis=axis, keepdims=True)
+      m = ops.where(m > 1.0, 1.0, m)
+      f = 2.0 * m
+      seed = self.seed_generator
+      x = _qmath.select_training(
+          training,
+          lambda: f * _qmath.round_through(x / f, True, 0.125, True, seed),
+          lambda: x)
+    k_sign = ops.sign(x)
+    if stochastic:
+      k_sign += (1.0 - ops.abs(k_sign)) * _qmath.select_training(
+          training,
+          lambda: 2.0 * ops.round(keras.random.uniform(
+              ops.shape(x), dtype=x.dtype, seed=self.seed_generator)) - 1.0,
+          lambda: ops.ones_like(x))
+    k_sign += 1.0 - ops.abs(k_sign)
+    if self.use_01:
+      k_sign = (k_sign + 1.0) / 2.0
+    if self.alpha is None:
+      x = ops.tanh(x)
+    scale = self._scale_for(x, k_sign)
+    self.scale = scale
+    return _qmath.ste(x, _times(scale, k_sign))
+
+  def _set_trainable_parameter(self):
+    if self.alpha is None:
+      self.alpha = "auto_po2"
+
+  def max(self):
+    """1 (alpha None or auto), else ``max(1, alpha)``."""
+    return _alpha_max(self.alpha)
+
+  def min(self):
+    """0 with ``use_01``, else ``-max()``."""
+    if self.use_01:
+      return 0.0
+    return -_alpha_max(self.alpha)
+
+  def __str__(self):
+    flags = []
+    if self.use_01:
+      flags.append("use_01=" + str(int(self.use_01)))
+    if self.alpha is not None:
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    for key in ("elements_per_scale", "scale_axis", "min_po2_exponent",
+                "max_po2_exponent"):
+      value = getattr(self, key)
+      if value is not None:
+        flags.append(f"{key}={value}")
+    if self.use_stochastic_rounding:
+      flags.append("use_stochastic_rounding=" +
+                   str(bool(self.use_stochastic_rounding)))
+    return "binary(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "use_01": self.use_01,
+        "alpha": self.alpha,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "scale_axis": self.scale_axis,
+        "elements_per_scale": self.elements_per_scale,
+        "min_po2_exponent": self.min_po2_exponent,
+        "max_po2_exponent": self.max_po2_exponent,
+    })
+
+
+def _times(scale, q):
+  """``scale * q`` for float / NumPy / tensor scales."""
+  if isinstance(scale, np.ndarray):
+    return ops.convert_to_tensor(scale, q.dtype) * q
+  return scale * q
+
+
+def _sample_sign(p, seed):
+  """``sign(p - U[0,1))`` with 0 -> +1."""
+  r = keras.random.uniform(ops.shape(p), dtype=p.dtype, seed=seed)
+  return _qmath.sign_nonzero(p - r)
+
+
+def _sigmoid_for(use_real_sigmoid):
+  return ops.sigmoid if use_real_sigmoid else _internal_sigmoid
+
+
+@_register
+class stochastic_binary(binary):  # pylint: disable=invalid-name
+  """Binary quantizer that samples the sign in training.
+
+  In training: ``p = sigmoid(temperature * x / std)`` (std per channel for
+  auto alphas, else 1), ``q = sign(p - U)``, scale from the deterministic
+  sign; output ``ste(x, scale*q)``. Otherwise it is ``binary(alpha=alpha)``.
+  """
+
+  _always_stochastic = True
+
+  def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
+    super().__init__(alpha=alpha)
+    self.temperature = V.check_number("stochastic_binary", "temperature",
+                                      temperature)
+    self.use_real_sigmoid = V.check_flag("stochastic_binary",
+                                         "use_real_sigmoid", use_real_sigmoid)
+
+  def _stochastic_output(self, x):
+    if isinstance(self.alpha, str):
+      axis = _channel_axes_or_global(len(x.shape), [0])
+      std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
+    else:
+      std = 1.0
+    p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
+    q = _sample_sign(p, self.seed_generator)
+    scale = _qmath.least_squares_scale(self.alpha, x, _qmath.sign_nonzero(x))
+    self.scale = scale
+    return _qmath.ste(x, _times(scale, q))
+
+  def call(self, x, training=None):
+    return _qmath.select_training(training,
+                                  lambda: self._stochastic_output(x),
+                                  lambda: binary.call(self, x, False))
+
+  def __str__(self):
+    flags = []
+    if self.alpha is not None:
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.temperature != 6.0:
+      flags.append("temperature=" + str(self.temperature))
+    if not self.use_real_sigmoid:
+      flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
+    return "stochastic_binary(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "alpha": self.alpha,
+        "temperature": self.temperature,
+        "use_real_sigmoid": self.use_real_sigmoid,
+    })
+
+
+@_register
+class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
+  """Stochastic {0, s} quantizer.
+
+  In training ``q = 1`` with probability ``sigmoid(temperature * x / std)``;
+  otherwise (inference) ``q = 1`` iff ``x >= 0``. The scale is the
+  least-squares scale of the deterministic code; output ``ste(x, s*q)``.
+  """
+
+  _always_stochastic = True
+
+  def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
+    super().__init__()
+    self.alpha = V.check_alpha("bernoulli", alpha)
+    self.bits = 1
+    self.temperature = V.check_number("bernoulli", "temperature", temperature)
+    self.use_real_sigmoid = V.check_flag("bernoulli", "use_real_sigmoid",
+                                         use_real_sigmoid)
+    self.default_alpha = 1.0
+    self.scale = None
+    self._init_seed_generator()
+
+  def call(self, x, training=None):
+    q_det = (_qmath.sign_nonzero(x) + 1.0) / 2.0
+
+    def stochastic():
+      if isinstance(self.alpha, str):
+        axis = _channel_axes_or_global(len(x.shape), [0])
+        std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
+      else:
+        std = 1.0
+      p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
+      return (_sample_sign(p, self.seed_generator) + 1.0) / 2.0
+
+    q = _qmath.select_training(training, stochastic, lambda: q_det)
+    scale = _qmath.least_squares_scale(self.alpha, x, q_det)
+    self.scale = scale
+    return _qmath.ste(x, _times(scale, q))
+
+  def _set_trainable_parameter(self):
+    if self.alpha is None:
+      self.alpha = "auto_po2"
+
+  def max(self):
+    return _alpha_max(self.alpha)
+
+  def min(self):
+    return 0.0
+
+  def __str__(self):
+    flags = []
+    if self.alpha is not None:
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.temperature != 6.0:
+      flags.append("temperature=" + str(self.temperature))
+    if not self.use_real_sigmoid:
+      flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
+    return "bernoulli(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "alpha": self.alpha,
+        "temperature": self.temperature,
+        "use_real_sigmoid": self.use_real_sigmoid,
+    })
+
+
+@_register
+class ternary(BaseQuantizer):  # pylint: disable=invalid-name
+  """Ternary quantizer: ``{-s, 0, +s}``.
+
+  Numeric / None alpha: ``q = (|x| >= threshold) * sign(x)`` (threshold
+  default 0.33), ``s = alpha`` (1.0 for None; the gradient is then that of
+  ``tanh(x)``). "auto"/"auto_po2" (threshold must be None): per channel
+  ``s = 2*max|x|/3`` (po2-rounded), then ``number_of_unrolls`` times
+  ``v = s*round(x/s)``, ``q = (|v| >= s/2)*sign(x)``, ``s = LS(x, q)``.
+  Output ``ste(x, s*q)``.
+  """
+
+  def __init__(self, alpha=None, threshold=None, use_stochastic_rounding=False,
+               number_of_unrolls=5):
+    super().__init__()
+    name = type(self).__name__
+    self.bits = 2
+    self.alpha = V.check_alpha(name, alpha)
+    if isinstance(threshold, str):
+      V.fail(name, "threshold", "None or a non-negative number", threshold)
+    self.threshold = V.check_number(name, "threshold", threshold, lo=0.0,
+                                    allow_none=True)
+    if isinstance(self.alpha, str) and self.threshold is not None:
+      V.fail(name, "threshold",
+             f"None when alpha is {self.alpha!r} (the threshold is derived "
+             "from the scale)", threshold)
+    self.use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.default_alpha = 1.0
+    self.default_threshold = 0.33
+    self.number_of_unrolls = V.check_int(name, "number_of_unrolls",
+                                         number_of_unrolls, 1, 1000)
+    self.scale = None
+    self._init_seed_generator()
+
+  def call(self, x, training=None):
+    if isinstance(self.alpha, str):
+      axis = _channel_axes_or_global(len(x.shape), None)
+      m = ops.max(ops.abs(x), axis=axis, keepdims=True)
+      scale = 2.0 * m / 3.0
+      if self.alpha == "auto_po2":
+        scale = _qmath.round_to_po2(scale)
+      seed = self.seed_generator if self.use_stochastic_rounding else None
+      for _ in range(self.number_of_unrolls):
+        thres = scale / 2.0
+        v = scale * _qmath.round_through(
+            x / scale, self.use_stochastic_rounding, 1.0 / 3.0, training, seed)
+        q = ops.cast(ops.abs(v) >= thres, x.dtype) * ops.sign(x)
+        scale = _qmath.least_squares_scale(self.alpha, x, q)
+    else:
+      if self.use_stochastic_rounding:
+        raise ValueError(
+            "ternary: use_stochastic_rounding=True needs alpha='auto' or "
+            f"'auto_po2', got alpha={self.alpha!r}.")
+      scale = _qmath.least_squares_scale(self.alpha, x, x)
+      thres = (self.default_threshold
+               if self.threshold is None else self.threshold)
+      q = ops.cast(ops.abs(x) >= thres, x.dtype) * ops.sign(x)
+    if self.alpha is None:
+      x = ops.tanh(x)
+    self.scale = scale
+    return _qmath.ste(x, _times(scale, q))
+
+  def _set_trainable_parameter(self):
+    # An explicit threshold keeps the threshold quantizer (QKeras crashed).
+    if self.alpha is None and self.threshold is None:
+      self.alpha = "auto_po2"
+
+  def max(self):
+    return _alpha_max(self.alpha)
+
+  def min(self):
+    return -_alpha_max(self.alpha)
+
+  def __str__(self):
+    flags = []
+    if self.alpha is not None:
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.threshold is not None:
+      flags.append("threshold=" + str(self.threshold))
+    if self.use_stochastic_rounding:
+      flags.append("use_stochastic_rounding=" +
+                   str(int(self.use_stochastic_rounding)))
+    if self.number_of_unrolls != 5:
+      flags.append("number_of_unrolls=" + str(int(self.number_of_unrolls)))
+    return "ternary(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "alpha": self.alpha,
+        "threshold": self.threshold,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "number_of_unrolls": self.number_of_unrolls,
+    })
+
+
+@_register
+class stochastic_ternary(ternary):  # pylint: disable=invalid-name
+  """Ternary quantizer that samples in training.
+
+  In training: the scale is found as in ``ternary`` (without rounding), then
+  with ``x_n = x/(std + eps)`` and ``T = s/(2(std + eps))`` two signs are
+  sampled, ``q0 = sign(sigmoid(t(x_n - T)) - U)``, ``q1 = sign(sigmoid(t(x_n +
+  T)) - U')``, and ``q = (q0 + q1)/2`` in {-1, 0, 1}. Otherwise it is
+  ``ternary(alpha, threshold)``.
+  """
+
+  _always_stochastic = True
+
+  def __init__(self, alpha=None, threshold=None, temperature=8.0,
+               use_real_sigmoid=True, number_of_unrolls=5):
+    if threshold is not None and not isinstance(threshold, str) and (
+        threshold == 1.0):
+      V.fail("stochastic_ternary", "threshold", "different from 1.0",
+             threshold)
+    super().__init__(alpha=alpha, threshold=threshold,
+                     number_of_unrolls=number_of_unrolls)
+    self.temperature = V.check_number("stochastic_ternary", "temperature",
+                                      temperature)
+    self.use_real_sigmoid = V.check_flag("stochastic_ternary",
+                                         "use_real_sigmoid", use_real_sigmoid)
+
+  def _stochastic_output(self, x):
+    axis = _channel_axes_or_global(len(x.shape), [0])
+    x_std = ops.std(x, axis=axis, keepdims=True)
+    m = ops.max(ops.abs(x), axis=axis, keepdims=True)
+    scale = 2.0 * m / 3.0
+    if self.alpha == "auto_po2":
+      scale = _qmath.round_to_po2(scale)
+    for _ in range(self.number_of_unrolls):
+      t = scale / 2.0
+      q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * ops.sign(x)
+      scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
+    eps = _qmath.epsilon()
+    x_norm = x / (x_std + eps)
+    t = _times(scale, 1.0 / (2.0 * (x_std + eps))) if isinstance(
+        scale, np.ndarray) else scale / (2.0 * (x_std + eps))
+    sigmoid = _sigmoid_for(self.use_real_sigmoid)
+    q0 = _sample_sign(sigmoid(self.temperature * (x_norm - t)),
+                      self.seed_generator)
+    q1 = _sample_sign(sigmoid(self.temperature * (x_norm + t)),
+                      self.seed_generator)
+    q = (q0 + q1) / 2.0
+    self.scale = scale
+    return _qmath.ste(x, _times(scale, q))
+
+  def call(self, x, training=None):
+    return _qmath.select_training(training,
+                                  lambda: self._stochastic_output(x),
+                                  lambda: ternary.call(self, x, False))
+
+  def __str__(self):
+    flags = []
+    if self.alpha is not None:
+      flags.append("alpha=" + _alpha_text(self.alpha))
+    if self.threshold is not None:
+      flags.append("threshold=" + str(self.threshold))
+    if self.temperature != 8.0:
+      flags.append("temperature=" + str(self.temperature))
+    if not self.use_real_sigmoid:
+      flags.append("use_real_sigmoid=0")
+    if self.number_of_unrolls != 5:
+      flags.append("number_of_unrolls=" + str(self.number_of_unrolls))
+    return "stochastic_ternary(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "alpha": self.alpha,
+        "threshold": self.threshold,
+        "temperature": self.temperature,
+        "use_real_sigmoid": self.use_real_sigmoid,
+        "number_of_unrolls": self.number_of_unrolls,
+    })
+
+
+# ==========================================================================
+# Activation quantizers.
+# ==========================================================================
+@_register
+class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
+  """Quantized ReLU with ``bits`` bits, ``integer`` of them integer bits.
+
+  With ``n = bits - (negative_slope != 0)``, ``m = 2**n``, ``m_i =
+  2**integer``: ``xq = m_i * clip(round(x * m / m_i) / m, 0, 1 - 1/m)``
+  (codes ``k * m_i / m``, e.g. ``quantized_relu(4)(0.3) = 0.3125``), plus a
+  negative branch ``m_i * ns * clip(round(x*m/m_i * ns) / (ns*m), -1, 0)`` for
+  a power-of-two ``negative_slope`` ns. ``use_sigmoid`` quantizes
+  ``2*sigmoid(x/m_i) - 1`` instead. The output is ``x_u + sg(q*(xq - x_u))``
+  where ``x_u`` is the (leaky) relu clipped at ``m_i - m_i/m`` (or at
+  ``relu_upper_bound`` when ``is_quantized_clip=False``), so the gradient is
+  that of the clipped relu.
+  """
+
+  def __init__(self, bits=8, integer=0, use_sigmoid=0, negative_slope=0.0,
+               use_stochastic_rounding=False, relu_upper_bound=None,
+               is_quantized_clip=True, qnoise_factor=1.0, var_name=None,
+               use_ste=True, use_variables=False, enable_fast_inference=False):
+    super().__init__()
+    name = "quantized_relu"
+    self.bits = V.check_bits(name, bits)
+    self.integer = V.check_integer_bits(name, integer)
+    self.use_sigmoid = V.check_flag(name, "use_sigmoid", use_sigmoid)
+    self.negative_slope = V.check_power_of_two_or_zero(name, "negative_slope",
+                                                       negative_slope)
+    if self.negative_slope != 0 and self.bits < 2:
+      V.fail(name, "bits", "an integer >= 2 when negative_slope is set", bits)
+    self.use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.relu_upper_bound = V.check_number(
+        name, "relu_upper_bound", relu_upper_bound, lo=0.0, lo_open=True,
+        allow_none=True)
+    self.is_quantized_clip = V.check_flag(name, "is_quantized_clip",
+                                          is_quantized_clip)
+    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
+                                        0.0, 1.0, allow_tensor=True)
+    self.var_name = var_name
+    self.use_ste = V.check_flag(name, "use_ste", use_ste)
+    self.use_variables = V.check_flag(name, "use_variables", use_variables)
+    self.enable_fast_inference = V.check_flag(name, "enable_fast_inference",
+                                              enable_fast_inference)
+    self._init_seed_generator()
+
+  def __call__(self, x, training=None):
+    if self.enable_fast_inference:
+      x = _qmath.to_float_tensor(x)
+      m_i = _qmath.pow2(self.integer)
+      return fast_relu_quantize(x * _qmath.pow2(self.bits - self.integer)
+                                if _qmath.is_python_number(self.integer) else
+                                x * (2.0**self.bits / m_i), m_i,
+                                2.0**-self.bits)
+    return super().__call__(x, training)
+
+  def call(self, x, training=None):
+    slope = float(self.negative_slope)
+    non_sign_bits = self.bits - (slope != 0.0)
+    m = 2.0**non_sign_bits
+    m_i = _qmath.pow2(self.integer)
+    m_f = _qmath.pow2(self.integer - non_sign_bits) if (
+        _qmath.is_python_number(self.integer)) else m_i / m
+    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
+    if self.is_quantized_clip:
+      x_u = ops.where(x <= m_i - m_f, relu(x), m_i - m_f)
+    elif self.relu_upper_bound is not None:
+      x_u = ops.where(x <= self.relu_upper_bound, relu(x),
+                      self.relu_upper_bound)
+    else:
+      x_u = relu(x)
+    sr = self.use_stochastic_rounding
+    seed = self.seed_generator if sr else None
+
+    def rnd(v):
+      return _qmath.round_through(v, sr, 0.5, training, seed)
+
+    if self.use_sigmoid:
+      p = _internal_sigmoid(x / m_i) * m
+      xq = m_i * ops.clip(2.0 * (rnd(p) / m) - 1.0, 0.0, 1.0 - 1.0 / m)
+      if slope > 0:
+        neg_factor = 1.0 / (slope * m)
+        xq = xq + m_i * slope * ops.clip(
+            2.0 * (rnd(p * slope) * neg_factor) - 1.0, -1.0, 0.0)
+    else:
+      p = x * m / m_i
+      xq = m_i * ops.clip(rnd(p) / m, 0.0, 1.0 - 1.0 / m)
+      if slope > 0:
+        neg_factor = 1.0 / (slope * m)
+        xq = xq + m_i * slope * ops.clip(rnd(p * slope) * neg_factor, -1.0,
+                                         0.0)
+    if self.relu_upper_bound and not self.is_quantized_clip:
+      xq = ops.where(xq <= self.relu_upper_bound, xq, self.relu_upper_bound)
+    return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
+                                         self.use_ste)
+
+  def _integer_value(self):
+    integer = self.integer
+    if V.is_tensor_like(integer):
+      integer = ops.convert_to_numpy(integer)
+    return np.float32(integer)
+
+  def max(self):
+    """``max(1, 2**integer)`` (QKeras's bound)."""
+    if self.bits - (self.negative_slope != 0) > 0:
+      return max(1.0, float(np.float32(2.0)**self._integer_value()))
+    return 1.0
+
+  def min(self):
+    """0, or ``min(-0, -negative_slope * 2**integer)`` with a slope."""
+    if self.negative_slope == 0:
+      return 0.0
+    if self.bits - 1 > 0:
+      return min(-0.0, -float(self.negative_slope) *
+                 float(np.float32(2.0)**self._integer_value()))
+    return -1.0
+
+  def range(self):
+    """All ``2**bits`` values ``k * 2**(integer - bits)`` (plain relu only)."""
+    if self.use_sigmoid or self.negative_slope:
+      raise ValueError(
+          "quantized_relu.range() is only defined without use_sigmoid and "
+          f"negative_slope; got {self}.")
+    x = np.arange(2**self.bits)
+    return x * np.float32(np.float32(2.0)**(self._integer_value() - self.bits))
+
+  def __str__(self):
+    flags = [str(self.bits), _integer_text(self.integer)]
+    if self.use_sigmoid or self.use_stochastic_rounding or self.negative_slope:
+      flags.append(str(int(self.use_sigmoid)))
+    if self.negative_slope:
+      flags.append(str(self.negative_slope))
+    if self.use_stochastic_rounding:
+      flags.append(str(int(self.use_stochastic_rounding)))
+    return "quantized_relu(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self.bits,
+        "integer": _integer_config(self.integer),
+        "use_sigmoid": self.use_sigmoid,
+        "negative_slope": self.negative_slope,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "relu_upper_bound": self.relu_upper_bound,
+        "qnoise_factor": _qnoise_config(self.qnoise_factor),
+        "is_quantized_clip": self.is_quantized_clip,
+        "use_ste": self.use_ste,
+        "enable_fast_inference": self.enable_fast_inference,
+    })
+
+
+@_register
+class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
+  """u-law quantizer.
+
+  ``m = 2**(bits-1)``, ``m_i = 2**integer``; ``p = sigmoid(x/m_i) * m``;
+  ``r = 2*round(p)/m - 1``; ``y = sign(r) * log(1 + u|r|) / log(1 + u)``;
+  output ``m_i * clip(y, -1 + symmetric/m, 1 - 1/m)``.
+  """
+
+  def __init__(self, bits=8, integer=0, symmetric=0, u=255.0):
+    super().__init__()
+    self.bits = V.check_bits("quantized_ulaw", bits, lo=2)
+    self.integer = V.check_integer_bits("quantized_ulaw", integer)
+    self.symmetric = V.check_flag("quantized_ulaw", "symmetric", symmetric)
+    self.u = V.check_number("quantized_ulaw", "u", u, lo=0.0, lo_open=True)
+
+  def call(self, x, training=None):
+    m = 2.0**(self.bits - 1)
+    m_i = _qmath.pow2(self.integer)
+    p = _internal_sigmoid(x / m_i) * m
+    rp = 2.0 * (_qmath.round_through(p) / m) - 1.0
+    log_1pu = ops.log(ops.convert_to_tensor(1.0 + float(self.u), x.dtype))
+    u_law_p = ops.sign(rp) * ops.log(1.0 + self.u * ops.abs(rp)) / log_1pu
+    return m_i * ops.clip(u_law_p, -1.0 + (1.0 * self.symmetric) / m,
+                          1.0 - 1.0 / m)
+
+  def max(self):
+    if self.bits - 1 > 0:
+      return max(1.0, float(np.power(2.0, self.integer)))
+    return 1.0
+
+  def min(self):
+    if self.bits - 1 > 0:
+      return -max(1.0, float(np.power(2.0, self.integer)))
+    return -1.0
+
+  def __str__(self):
+    flags = [str(self.bits), str(self.integer)]
+    if self.symmetric or self.u != 255.0:
+      flags.append(str(int(self.symmetric)))
+    if self.u != 255.0:
+      flags.append(str(self.u))
+    return "quantized_ulaw(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self.bits,
+        "integer": self.integer,
+        "symmetric": self.symmetric,
+        "u": self.u,
+    })
+
+
+@_register
+class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
+  """Quantized tanh in ``[-1, 1)``.
+
+  ``m = 2**(bits-1)``; ``p = tanh(x)`` (``use_real_tanh``) or
+  ``2*sigmoid(x) - 1`` (QKeras's hard sigmoid by default); output
+  ``clip(round(p*m)/m, -1 + symmetric/m, 1 - 1/m)``.
+  """
+
+  def __init__(self, bits=8, use_stochastic_rounding=False, symmetric=False,
+               use_real_tanh=False):
+    super().__init__()
+    self.bits = V.check_bits("quantized_tanh", bits)
+    self.use_stochastic_rounding = V.check_flag(
+        "quantized_tanh", "use_stochastic_rounding", use_stochastic_rounding)
+    self.symmetric = V.check_flag("quantized_tanh", "symmetric", symmetric)
+    self.use_real_tanh = V.check_flag("quantized_tanh", "use_real_tanh",
+                                      use_real_tanh)
+    self._init_seed_generator()
+
+  def call(self, x, training=None):
+    m = 2.0**(self.bits - 1)
+    p = ops.tanh(x) if self.use_real_tanh else (
+        2.0 * _internal_sigmoid(x) - 1.0)
+    seed = self.seed_generator if self.use_stochastic_rounding else None
+    rounded = _qmath.round_through(p * m, self.use_stochastic_rounding, 0.5,
+                                   training, seed)
+    return ops.clip(rounded / m, -1.0 + (1.0 * self.symmetric) / m,
+                    1.0 - 1.0 / m)
+
+  def max(self):
+    return 1.0 - 1.0 / pow(2, self.bits - 1)
+
+  def min(self):
+    return -1.0 + (1.0 * self.symmetric) / pow(2, self.bits - 1)
+
+  def __str__(self):
+    flags = [str(self.bits)] + _positional_flags(
+        [self.use_stochastic_rounding, self.symmetric, self.use_real_tanh])
+    return "quantized_tanh(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self.bits,
+        "symmetric": self.symmetric,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "use_real_tanh": self.use_real_tanh,
+    })
+
+
+@_register
+class quantized_sigmoid(BaseQuantizer):  # pylint: disable=invalid-name
+  """Quantized sigmoid in ``[0, 1)``.
+
+  ``m = 2**bits``; ``p = sigmoid(x)`` (``use_real_sigmoid``) or QKeras's hard
+  sigmoid; output ``clip(round(p*m)/m, symmetric/m, 1 - 1/m)``.
+  """
+
+  def __init__(self, bits=8, symmetric=False, use_real_sigmoid=False,
+               use_stochastic_rounding=False):
+    super().__init__()
+    self.bits = V.check_bits("quantized_sigmoid", bits)
+    self.symmetric = V.check_flag("quantized_sigmoid", "symmetric", symmetric)
+    self.use_real_sigmoid = V.check_flag("quantized_sigmoid",
+                                         "use_real_sigmoid", use_real_sigmoid)
+    self.use_stochastic_rounding = V.check_flag(
+        "quantized_sigmoid", "use_stochastic_rounding",
+        use_stochastic_rounding)
+    self._init_seed_generator()
+
+  def call(self, x, training=None):
+    m = 2.0**self.bits
+    p = ops.sigmoid(x) if self.use_real_sigmoid else _internal_sigmoid(x)
+    seed = self.seed_generator if self.use_stochastic_rounding else None
+    rounded = _qmath.round_through(p * m, self.use_stochastic_rounding, 0.5,
+                                   training, seed)
+    return ops.clip(rounded / m, (1.0 * self.symmetric) / m, 1.0 - 1.0 / m)
+
+  def max(self):
+    return 1.0 - 1.0 / pow(2, self.bits)
+
+  def min(self):
+    return (1.0 * self.symmetric) / pow(2, self.bits)
+
+  def __str__(self):
+    flags = [str(self.bits)] + _positional_flags(
+        [self.symmetric, self.use_real_sigmoid, self.use_stochastic_rounding])
+    return "quantized_sigmoid(" + ",".join(flags) + ")"
+
+  def get_config(self):
+    return self._serialize({
+        "bits": self.bits,
+        "symmetric": self.symmetric,
+        "use_real_sigmoid": self.use_real_sigmoid,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+    })
+
+
+# ==========================================================================
+# Power-of-two quantizers.
+# ==========================================================================
+def _need_exponent_sign_bit_check(max_value):
+  """1 if the exponent needs a sign bit (max_value None or > 1), else 0."""
+  if max_value is None:
+    return 1
+  if max_value < 0:
+    raise ValueError("po2 max_value should be non-negative.")
+  return 1 if max_value > 1 else 0
+
+
+def _get_min_max_exponents(non_sign_bits, need_exponent_sign_bit,
+                           quadratic_approximation):
+  """``(-2**e, 2**e - 1)`` with ``e = non_sign_bits - need_sign`` (max even
+  with the quadratic approximation)."""
+  effect_bits = non_sign_bits - need_exponent_sign_bit
+  min_exp = -2**effect_bits
+  max_exp = 2**effect_bits - 1
+  if quadratic_approximation:
+    max_exp = 2 * (max_exp // 2)
+  return min_exp, max_exp
+
+
+class _Po2Base(BaseQuantizer):
+  """Shared argument handling of the two power-of-two quantizers."""
+
+  def _init_po2(self, name, bits, max_value, use_stochastic_rounding,
+                quadratic_approximation, log2_rounding, qnoise_factor,
+                var_name, use_ste, use_variables, sign_bits):
+    if max_value is not None:
+      V.check_number(name, "max_value", max_value, lo=0.0)
+    need_sign = 0 if max_value is None else _need_exponent_sign_bit_check(
+        max_value)
+    need_sign = 1 if max_value is None else need_sign
+    self.bits = V.check_bits(name, bits, lo=sign_bits + need_sign,
+                             hi=V.MAX_PO2_BITS)
+    self.max_value = max_value
+    self.use_stochastic_rounding = V.check_flag(
+        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.quadratic_approximation = V.check_flag(
+        name, "quadratic_approximation", quadratic_approximation)
+    self.log2_rounding = V.check_choice(name, "log2_rounding", log2_rounding,
+                                        ("rnd", "floor"))
+    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
+                                        0.0, 1.0, allow_tensor=True)
+    self.var_name = var_name
+    self.use_ste = V.check_flag(name, "use_ste", use_ste)
+    self.use_variables = V.check_flag(name, "use_variables", use_variables)
+    self._init_seed_generator()
+    return need_sign
+
+  def _exponents(self, x_abs, training):
+    seed = self.seed_generator if self.use_stochastic_rounding else None
+    return _qmath.clip_power_of_two(
+        x_abs, self._min_exp, self._max_exp, self.max_value,
+        self.quadratic_approximation, self.use_stochastic_rounding,
+        self.log2_rounding, training, seed)
+
+  def max(self):
+    """``max(1, max_value)`` or ``max(1, 2**max_exp)``."""
+    if self.max_value:
+      return max(1.0, self.max_value)
+    return max(1.0, _safe_pow2(self._max_exp))
+
+  def _config(self):
+    return {
+        "bits": self.bits,
+        "max_value": self.max_value,
+        "use_stochastic_rounding": self.use_stochastic_rounding,
+        "quadratic_approximation": self.quadratic_approximation,
+        "qnoise_factor": _qnoise_config(self.qnoise_factor),
+        "log2_rounding": self.log2_rounding,
+        "use_ste": self.use_ste,
+    }
+
+  def _tail_flags(self):
+    flags = []
+    if self.quadratic_approximation:
+      flags.append("quadratic_approximation=" +
+                   str(int(self.quadratic_approximation)))
+    if self.log2_rounding != "rnd":
+      flags.append("log2_rounding='" + self.log2_rounding + "'")
+    return flags
+
+
+@_register
+class quantized_po2(_Po2Base):  # pylint: disable=invalid-name
+  """Quantizes to ``sign(x) * 2**e`` (never 0: 0 maps to ``+2**min_exp``).
+
+  ``bits`` covers the sign of x, the exponent's sign (when ``max_value`` is
+  None or > 1) and the exponent: ``e`` in ``[-2**k, 2**k - 1]`` with
+  ``k = bits - 1 - need_sign``; ``e = round(log2|x|)`` (half to even on the
+  log; ``floor`` with ``log2_rounding="floor"``), ``|x|`` clipped at
+  ``max_value`` first. ``quantized_po2(4)(0) = 0.0625``.
+  """
+
+  def __init__(self, bits=8, max_value=None, use_stochastic_rounding=False,
+               quadratic_approximation=False, log2_rounding="rnd",
+               qnoise_factor=1.0, var_name=None, use_ste=True,
+               use_variables=False):
+    super().__init__()
+    need_sign = self._init_po2("quantized_po2", bits, max_value,
+                               use_stochastic_rounding,
+                               quadratic_approximation, log2_rounding,
+                               qnoise_factor, var_name, use_ste, use_variables,
+                               sign_bits=1)
+    self._min_exp, self._max_exp = _get_min_max_exponents(
+        self.bits - 1, need_sign, self.quadratic_approximation)
+
+  def call(self, x, training=None):
+    x_sign = _qmath.sign_nonzero(x)
+    x_clipped = self._exponents(ops.abs(x), training)
+    xq = x_sign * ops.power(2.0, x_clipped)
+    return _qmath.mix_quantization_noise(x, xq, self.qnoise_factor,
+                                         self.use_ste)
+
+  def min(self):
+    """``-max()``."""
+    return -self.max()
+
+  def __str__(self):
+    flags = [str(self.bits)]
+    if self.max_value is not None or self.use_stochastic_rounding:
+      flags.append(_number_text(self.max_value))
+    if self.use_stochastic_rounding:
+      flags.append(str(int(self.use_stochastic_rounding)))
+    return "quantized_po2(" + ",".join(flags + self._tail_flags()) + ")"
+
+  def get_config(self):
+    return self._serialize(self._config())
+
+
+@_register
+class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
+  """Power-of-two ReLU: ``2**e`` for ``x >= 0`` (also tiny ``2**min_exp`` for
+  negative x without slope), ``-2**e(|x| * negative_slope)`` below 0.
+
+  Exponents in ``[-2**k, 2**k - 1]`` with ``k = bits - need_sign`` (no bit
+  for the value's sign). Output ``ste(relu(x, slope) [clipped at max_value],
+  xq)``.
+  """
+
+  def __init__(self, bits=8, max_value=None, negative_slope=0,
+               use_stochastic_rounding=False, quadratic_approximation=False,
+               log2_rounding="rnd", qnoise_factor=1.0, var_name=None,
+               use_ste=True, use_variables=False):
+    super().__init__()
+    need_sign = self._init_po2("quantized_relu_po2", bits, max_value,
+                               use_stochastic_rounding,
+                               quadratic_approximation, log2_rounding,
+                               qnoise_factor, var_name, use_ste, use_variables,
+                               sign_bits=0)
+    self.negative_slope = V.check_power_of_two_or_zero(
+        "quantized_relu_po2", "negative_slope", negative_slope)
+    self._min_exp, self._max_exp = _get_min_max_exponents(
+        self.bits, need_sign, self.quadratic_approximation)
+
+  def call(self, x, training=None):
+    slope = float(self.negative_slope)
+    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
+    if self.max_value is None:
+      x_u = relu(x)
+    else:
+      x_u = ops.where(x <= self.max_value, relu(x), self.max_value)
+    pos = ops.power(2.0, self._exponents(ops.relu(x), training))
+    if slope == 0.0:
+      xq = pos
+    else:
+      neg = ops.power(2.0, self._exponents(ops.relu(-x) * slope, training))
+      xq = ops.where(x >= 0.0, pos, -neg)
+    return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
+                                         self.use_ste)
+
+  def min(self):
+    """``2**min_exp`` or, with a slope, ``min(2**min_exp, -slope*2**(bits-1))``."""
+    if self.negative_slope == 0:
+      return 2**self._min_exp
+    if self.bits - 1 > 0:
+      return min(2**self._min_exp,
+                 -self.negative_slope * np.power(2.0, self.bits - 1))
+    return 2**self._min_exp
+
+  def __str__(self):
+    flags = [str(self.bits)]
+    if (self.max_value is not None or self.use_stochastic_rounding or
+        self.negative_slope):
+      flags.append(_number_text(self.max_value))
+    if self.negative_slope:
+      flags.append(str(self.negative_slope))
+    if self.use_stochastic_rounding:
+      flags.append(str(int(self.use_stochastic_rounding)))
+    return "quantized_relu_po2(" + ",".join(flags + self._tail_flags()) + ")"
+
+  def get_config(self):
+    config = self._config()
+    config["negative_slope"] = self.negative_slope
+    return self._serialize(config)
+
+
+# ==========================================================================
+# Lookup.
+# ==========================================================================
+_QUANTIZER_FUNCTIONS = {
+    f.__name__: f for f in (smooth_sigmoid, hard_sigmoid, binary_sigmoid,
+                            binary_tanh, hard_tanh, smooth_tanh)
+}
+
+
+def _string_table():
+  """Names a quantizer string may use: registered quantizers + functions."""
+  table = {name: quantizer_registry.lookup_quantizer(name)
+           for name in quantizer_registry._QUANTIZERS_REGISTRY.names()}  # pylint: disable=protected-access
+  table.update(_QUANTIZER_FUNCTIONS)
+  return table
+
+
+def _from_dict(identifier):
+  """``{"class_name", "config"}`` (Keras 2 or Keras 3 layout) -> quantizer."""
+  class_name = identifier.get("class_name")
+  config = identifier.get("config", {})
+  if not isinstance(class_name, str):
+    raise ValueError(
+        "Could not interpret quantizer identifier: a quantizer dict needs a "
+        f"'class_name' string, got {identifier!r}.")
+  registered = identifier.get("registered_name") or class_name
+  for name in (registered, class_name):
+    name = name.split(">")[-1]
+    if name in quantizer_registry._QUANTIZERS_REGISTRY:  # pylint: disable=protected-access
+      if not isinstance(config, dict):
+        raise ValueError(
+            f"Could not interpret quantizer identifier: the config of "
+            f"{class_name!r} must be a dict, got {config!r}.")
+      return quantizer_registry.lookup_quantizer(name).from_config(config)
+  if class_name == "function" and isinstance(config, str):
+    package, _, name = config.rpartition(">")
+    if package in ("", "qkeras"):
+      return get_quantizer(name)
+  known = sorted(quantizer_registry._QUANTIZERS_REGISTRY.names())  # pylint: disable=protected-access
+  raise ValueError(
+      f"Could not interpret quantizer identifier: unknown quantizer class "
+      f"{class_name!r}; known quantizers: {known}.")
+
+
+def get_quantizer(identifier):
+  """Returns a quantizer from an object, a string, a config dict or None.
+
+  * None -> None; a quantizer or any callable -> returned unchanged;
+  * a string such as ``"quantized_bits(4,0,1,alpha='auto_po2')"``,
+    ``"binary"`` (-> ``binary()``), ``"hard_sigmoid"`` (QKeras's function) or
+    a Keras activation name (``"relu"``) — parsed by ``qkeras.safe_eval``,
+    never evaluated;
+  * a ``{"class_name": ..., "config": {...}}`` dict (Keras 2 or Keras 3
+    serialization).
+
+  Anything else raises ValueError.
+  """
+  if identifier is None:
+    return None
+  if isinstance(identifier, dict):
+    return _from_dict(identifier)
+  if isinstance(identifier, str):
+    try:
+      return _safe_eval.safe_eval(identifier.strip(), _string_table())
+    except TypeError as e:  # wrong arguments for the constructor
+      raise ValueError(
+          f"Cannot build quantizer {identifier!r}: {e}") from None
+  if callable(identifier):
+    return identifier
+  raise ValueError("Could not interpret quantizer identifier: " +
+                   str(identifier))
+
+
+_INITIALIZER_SCALES = {
+    "he_normal": (2.0, "fan_in", "truncated_normal"),
+    "he_uniform": (2.0, "fan_in", "uniform"),
+    "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    "glorot_uniform": (1.0, "fan_avg", "uniform"),
+}
+
+
+def get_quantized_initializer(w_initializer, w_range):
+  """Scales a named initializer by the weight range ``w_range``.
+
+  "he_normal"/"he_uniform" -> VarianceScaling(2*w_range, fan_in),
+  "glorot_normal"/"glorot_uniform" -> VarianceScaling(w_range, fan_avg),
+  "random_uniform" -> RandomUniform(-w_range, w_range); anything else is
+  returned unchanged.
+  """
+  if isinstance(w_initializer, str):
+    if w_initializer in _INITIALIZER_SCALES:
+      factor, mode, distribution = _INITIALIZER_SCALES[w_initializer]
+      return keras.initializers.VarianceScaling(
+          scale=factor * w_range, mode=mode, distribution=distribution)
+    if w_initializer == "random_uniform":
+      return keras.initializers.RandomUniform(-w_range, w_range)
+  return w_initializer
+
