@@ -42,6 +42,13 @@ def to_float_tensor(x):
   return x
 
 
+def to_numpy(value):
+  """NumPy value of a tensor or Keras variable."""
+  if isinstance(value, keras.Variable):
+    return np.asarray(value.numpy())
+  return ops.convert_to_numpy(value)
+
+
 def epsilon():
   return keras.config.epsilon()
 

@@ -61,12 +61,16 @@ def check_integer_bits(owner, value, name="integer"):
 
 
 def check_flag(owner, name, value):
-  """A boolean given as bool or 0/1."""
+  """A boolean given as bool or an integer (QKeras tests its truth value).
+
+  Any integer is accepted because QKeras code passes e.g.
+  ``quantized_tanh(6, 2, 1)``, where 2 means use_stochastic_rounding=True.
+  """
   if isinstance(value, (bool, np.bool_)):
     return value
-  if isinstance(value, numbers.Real) and float(value) in (0.0, 1.0):
+  if isinstance(value, numbers.Real) and float(value).is_integer():
     return value
-  fail(owner, name, "a boolean (True/False or 0/1)", value)
+  fail(owner, name, "a boolean (True/False, 0/1)", value)
 
 
 def check_number(owner, name, value, lo=None, hi=None, lo_open=False,

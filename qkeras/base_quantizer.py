@@ -24,7 +24,7 @@ def _create_variable_name(attr_name, var_name=None):
 def _to_python(value):
   """Makes a config value JSON-friendly (arrays -> lists, numpy -> Python)."""
   if isinstance(value, keras.Variable):
-    value = keras.ops.convert_to_numpy(value)
+    value = _qmath.to_numpy(value)
   if isinstance(value, np.ndarray):
     return value.tolist()
   if isinstance(value, np.generic):
@@ -87,7 +87,7 @@ class BaseQuantizer:
     if isinstance(self.qnoise_factor, keras.Variable):
       self.qnoise_factor.assign(qnoise_factor)
     elif isinstance(qnoise_factor, keras.Variable):
-      self.qnoise_factor = float(keras.ops.convert_to_numpy(qnoise_factor))
+      self.qnoise_factor = float(_qmath.to_numpy(qnoise_factor))
     else:
       self.qnoise_factor = qnoise_factor
 

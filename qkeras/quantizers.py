@@ -60,7 +60,7 @@ def get_weight_scale(quantizer, x=None):  # pylint: disable=unused-argument
   scale = getattr(quantizer, "scale", None)
   if scale is None:
     return 1.0
-  return ops.convert_to_numpy(scale) if not isinstance(
+  return _qmath.to_numpy(scale) if not isinstance(
       scale, (float, int)) else scale
 
 
@@ -238,7 +238,7 @@ def _internal_sigmoid(x):
 # --------------------------------------------------------------------------
 def _integer_text(integer):
   if V.is_tensor_like(integer):
-    integer = ops.convert_to_numpy(integer)
+    integer = _qmath.to_numpy(integer)
   return re.sub(r"\[(\d)\]", r"\g<1>", str(integer))
 
 
@@ -280,13 +280,13 @@ def _safe_pow2(exponent):
 
 def _qnoise_config(value):
   if isinstance(value, keras.Variable):
-    return float(ops.convert_to_numpy(value))
+    return float(_qmath.to_numpy(value))
   return value
 
 
 def _integer_config(value):
   if V.is_tensor_like(value):
-    return ops.convert_to_numpy(value).tolist()
+    return _qmath.to_numpy(value).tolist()
   return value
 
 
@@ -438,8 +438,8 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
     else:
       axes = _qmath.scaling_axes(self._scale_axis, rank)
     span = self.clip_max - self.clip_min
-    if self._keep_negative:
-      qs = ops.max(ops.abs(x), axis=axes, keepdims=True) * 2.0 / span
+    if self._keep_negative:  # max * 2 / span, as one division
+      qs = ops.max(ops.abs(x), axis=axes, keepdims=True) / (span / 2.0)
     else:
       qs = ops.max(x, axis=axes, keepdims=True) / span
     qs = ops.maximum(qs, _qmath.epsilon())
@@ -477,7 +477,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
 
   def _qs_value(self):
     qs = self.quantization_scale
-    return qs if isinstance(qs, (float, int)) else ops.convert_to_numpy(qs)
+    return qs if isinstance(qs, (float, int)) else _qmath.to_numpy(qs)
 
   def max(self):
     """Largest representable value ``clip_max * qs`` (shifted for sign)."""
@@ -628,7 +628,9 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       s = ops.convert_to_tensor(self.post_training_scale, x.dtype) / m
       z = self._auto_codes(x_n, s, half)
     else:
-      s = (ops.max(ops.abs(x_n), axis=axis, keepdims=True) * 2.0) / levels
+      # (max * 2) / levels, written as one division so that graph rewrites
+      # cannot fold the constants into an inexact reciprocal.
+      s = ops.max(ops.abs(x_n), axis=axis, keepdims=True) / (levels / 2)
       if self.alpha == "auto_po2":
         s = _qmath.round_to_po2(s)
         for _ in range(5):
@@ -681,7 +683,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
   def _integer_float(self):
     integer = self.integer
     if V.is_tensor_like(integer):
-      integer = ops.convert_to_numpy(integer)
+      integer = _qmath.to_numpy(integer)
     return np.float32(np.power(np.float32(2.0), np.float32(integer)))
 
   def max(self):
@@ -718,7 +720,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
   def _integer_float_exp(self):
     integer = self.integer
     if V.is_tensor_like(integer):
-      integer = ops.convert_to_numpy(integer)
+      integer = _qmath.to_numpy(integer)
     return np.float32(integer)
 
   def __str__(self):
@@ -1134,7 +1136,7 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
     if isinstance(self.alpha, str):
       axis = _channel_axes_or_global(len(x.shape), None)
       m = ops.max(ops.abs(x), axis=axis, keepdims=True)
-      scale = 2.0 * m / 3.0
+      scale = m / 1.5  # 2 * m / 3, as one division
       if self.alpha == "auto_po2":
         scale = _qmath.round_to_po2(scale)
       seed = self.seed_generator if self.use_stochastic_rounding else None
@@ -1221,7 +1223,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
     axis = _channel_axes_or_global(len(x.shape), [0])
     x_std = ops.std(x, axis=axis, keepdims=True)
     m = ops.max(ops.abs(x), axis=axis, keepdims=True)
-    scale = 2.0 * m / 3.0
+    scale = m / 1.5  # 2 * m / 3, as one division
     if self.alpha == "auto_po2":
       scale = _qmath.round_to_po2(scale)
     for _ in range(self.number_of_unrolls):
@@ -1370,7 +1372,7 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
   def _integer_value(self):
     integer = self.integer
     if V.is_tensor_like(integer):
-      integer = ops.convert_to_numpy(integer)
+      integer = _qmath.to_numpy(integer)
     return np.float32(integer)
 
   def max(self):
