@@ -1,0 +1,46 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""Setup for qkeras: QKeras quantization-aware training on Keras 3."""
+
+import os
+import re
+
+import setuptools
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _version():
+  with open(os.path.join(HERE, "qkeras", "__init__.py")) as f:
+    return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
+
+def _long_description():
+  with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+    return f.read()
+
+
+setuptools.setup(
+    name="qkeras",
+    version=_version(),
+    description="Quantization-aware training for Keras 3 (QKeras, rebuilt)",
+    long_description=_long_description(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=setuptools.find_packages(include=["qkeras", "qkeras.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",  # Keras 3 era; TF is the default backend
+        "keras>=3.0",
+        "numpy>=1.24",
+        "scipy>=1.10",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: Apache Software License",
+        "Operating System :: OS Independent",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
