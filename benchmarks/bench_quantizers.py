@@ -206,6 +206,8 @@ def machine_info():
       "keras": keras.__version__,
       "keras_backend": keras.backend.backend(),
       "devices": [d.name for d in tf.config.list_logical_devices()],
+      "load_avg_1m": (round(os.getloadavg()[0], 2)
+                      if hasattr(os, "getloadavg") else None),
   }
 
 

@@ -284,6 +284,18 @@ def _qnoise_config(value):
   return value
 
 
+def _integer_f32(integer):
+  """``integer`` (a number or a variable) as a NumPy float32."""
+  if V.is_tensor_like(integer):
+    integer = _qmath.to_numpy(integer)
+  return np.float32(integer)
+
+
+def _pow2_f32(exponent):
+  """``2**exponent`` in float32, as QKeras's max()/min()/range() compute it."""
+  return np.float32(np.power(np.float32(2.0), np.float32(exponent)))
+
+
 def _integer_config(value):
   if V.is_tensor_like(value):
     return _qmath.to_numpy(value).tolist()
@@ -659,9 +671,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       xq = _qmath.sign_nonzero(x)
     scale = 1.0 if self.alpha is None else self.alpha
     self.scale = scale
-    if isinstance(scale, np.ndarray):
-      return ops.convert_to_tensor(scale, x.dtype) * xq
-    return scale * xq
+    return _as_scale(scale, x.dtype) * xq
 
   def call(self, x, training=None):
     m = 2.0**(self.bits - int(self.keep_negative))
@@ -680,16 +690,10 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       self.freeze_scale = False
       self.symmetric = True
 
-  def _integer_float(self):
-    integer = self.integer
-    if V.is_tensor_like(integer):
-      integer = _qmath.to_numpy(integer)
-    return np.float32(np.power(np.float32(2.0), np.float32(integer)))
-
   def max(self):
     """``max(1, 2**integer)`` (QKeras's bound; not the largest code)."""
     if self.bits - int(self.keep_negative) > 0:
-      return max(1.0, float(self._integer_float()))
+      return max(1.0, float(_pow2_f32(_integer_f32(self.integer))))
     return 1.0
 
   def min(self):
@@ -697,7 +701,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     if not self.keep_negative:
       return 0.0
     if self.bits - int(self.keep_negative) > 0:
-      return -max(1.0, float(self._integer_float()))
+      return -max(1.0, float(_pow2_f32(_integer_f32(self.integer))))
     return -1.0
 
   def range(self):
@@ -714,14 +718,8 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     x = np.arange(2**self.bits, dtype=np.float32)
     half = 2**(self.bits - 1)
     codes = np.where(x >= half, x - 2 * half, x)
-    return (codes * np.float32(2.0)**(float(self._integer_float_exp()) -
-                                     self.bits + 1)).astype(np.float32)
-
-  def _integer_float_exp(self):
-    integer = self.integer
-    if V.is_tensor_like(integer):
-      integer = _qmath.to_numpy(integer)
-    return np.float32(integer)
+    step = _pow2_f32(_integer_f32(self.integer) - self.bits + 1)
+    return (codes * step).astype(np.float32)
 
   def __str__(self):
     flags = [str(self.bits), _integer_text(self.integer),
@@ -805,7 +803,7 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
     if min_quant >= min_parabolic:
       return min_quant
     m = 2.0**(self.bits - 1)
-    m_i = float(self._integer_float())
+    m_i = float(_pow2_f32(_integer_f32(self.integer)))
     code = np.clip(np.round(np.float32(min_parabolic) * m / m_i),
                    -m + float(self.symmetric), m - 1)
     alpha = self.alpha if _qmath.is_python_number(self.alpha) else 1.0
@@ -916,7 +914,7 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
       x = ops.tanh(x)
     scale = self._scale_for(x, k_sign)
     self.scale = scale
-    return _qmath.ste(x, _times(scale, k_sign))
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * k_sign)
 
   def _set_trainable_parameter(self):
     if self.alpha is None:
@@ -960,11 +958,11 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
     })
 
 
-def _times(scale, q):
-  """``scale * q`` for float / NumPy / tensor scales."""
+def _as_scale(scale, dtype):
+  """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
   if isinstance(scale, np.ndarray):
-    return ops.convert_to_tensor(scale, q.dtype) * q
-  return scale * q
+    return ops.convert_to_tensor(scale, dtype)
+  return scale
 
 
 def _sample_sign(p, seed):
@@ -1005,7 +1003,7 @@ class stochastic_binary(binary):  # pylint: disable=invalid-name
     q = _sample_sign(p, self.seed_generator)
     scale = _qmath.least_squares_scale(self.alpha, x, _qmath.sign_nonzero(x))
     self.scale = scale
-    return _qmath.ste(x, _times(scale, q))
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
 
   def call(self, x, training=None):
     return _qmath.select_training(training,
@@ -1067,7 +1065,7 @@ class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
     q = _qmath.select_training(training, stochastic, lambda: q_det)
     scale = _qmath.least_squares_scale(self.alpha, x, q_det)
     self.scale = scale
-    return _qmath.ste(x, _times(scale, q))
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
 
   def _set_trainable_parameter(self):
     if self.alpha is None:
@@ -1158,7 +1156,7 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
     if self.alpha is None:
       x = ops.tanh(x)
     self.scale = scale
-    return _qmath.ste(x, _times(scale, q))
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
 
   def _set_trainable_parameter(self):
     # An explicit threshold keeps the threshold quantizer (QKeras crashed).
@@ -1232,8 +1230,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
       scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
     eps = _qmath.epsilon()
     x_norm = x / (x_std + eps)
-    t = _times(scale, 1.0 / (2.0 * (x_std + eps))) if isinstance(
-        scale, np.ndarray) else scale / (2.0 * (x_std + eps))
+    t = _as_scale(scale, x.dtype) / (2.0 * (x_std + eps))
     sigmoid = _sigmoid_for(self.use_real_sigmoid)
     q0 = _sample_sign(sigmoid(self.temperature * (x_norm - t)),
                       self.seed_generator)
@@ -1241,7 +1238,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
                       self.seed_generator)
     q = (q0 + q1) / 2.0
     self.scale = scale
-    return _qmath.ste(x, _times(scale, q))
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
 
   def call(self, x, training=None):
     return _qmath.select_training(training,
@@ -1321,12 +1318,10 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
 
   def __call__(self, x, training=None):
     if self.enable_fast_inference:
-      x = _qmath.to_float_tensor(x)
       m_i = _qmath.pow2(self.integer)
-      return fast_relu_quantize(x * _qmath.pow2(self.bits - self.integer)
-                                if _qmath.is_python_number(self.integer) else
-                                x * (2.0**self.bits / m_i), m_i,
-                                2.0**-self.bits)
+      return fast_relu_quantize(
+          _qmath.to_float_tensor(x) * (2.0**self.bits / m_i), m_i,
+          2.0**-self.bits)
     return super().__call__(x, training)
 
   def call(self, x, training=None):
@@ -1334,8 +1329,7 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     non_sign_bits = self.bits - (slope != 0.0)
     m = 2.0**non_sign_bits
     m_i = _qmath.pow2(self.integer)
-    m_f = _qmath.pow2(self.integer - non_sign_bits) if (
-        _qmath.is_python_number(self.integer)) else m_i / m
+    m_f = m_i / m  # 2**(integer - non_sign_bits)
     relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
     if self.is_quantized_clip:
       x_u = ops.where(x <= m_i - m_f, relu(x), m_i - m_f)
@@ -1369,16 +1363,10 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
                                          self.use_ste)
 
-  def _integer_value(self):
-    integer = self.integer
-    if V.is_tensor_like(integer):
-      integer = _qmath.to_numpy(integer)
-    return np.float32(integer)
-
   def max(self):
     """``max(1, 2**integer)`` (QKeras's bound)."""
     if self.bits - (self.negative_slope != 0) > 0:
-      return max(1.0, float(np.float32(2.0)**self._integer_value()))
+      return max(1.0, float(_pow2_f32(_integer_f32(self.integer))))
     return 1.0
 
   def min(self):
@@ -1387,7 +1375,7 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
       return 0.0
     if self.bits - 1 > 0:
       return min(-0.0, -float(self.negative_slope) *
-                 float(np.float32(2.0)**self._integer_value()))
+                 float(_pow2_f32(_integer_f32(self.integer))))
     return -1.0
 
   def range(self):
@@ -1397,7 +1385,7 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
           "quantized_relu.range() is only defined without use_sigmoid and "
           f"negative_slope; got {self}.")
     x = np.arange(2**self.bits)
-    return x * np.float32(np.float32(2.0)**(self._integer_value() - self.bits))
+    return x * _pow2_f32(_integer_f32(self.integer) - self.bits)
 
   def __str__(self):
     flags = [str(self.bits), _integer_text(self.integer)]
