@@ -16,6 +16,9 @@ Conventions (same as QKeras 0.9):
   pass the incoming gradient unchanged to ``x``.
 """
 
+import contextlib
+import functools
+
 import numpy as np
 import keras
 from keras import ops
@@ -388,9 +391,7 @@ def clip_power_of_two(x_abs, min_exp, max_exp, max_value,
   quadratic approximation the exponent of ``sqrt(v)`` is used and doubled.
   """
   eps = epsilon()
-  x_filter = ops.where(x_abs < eps, eps, x_abs)
-  if max_value is not None:
-    x_filter = ops.where(x_filter >= max_value, max_value, x_filter)
+  x_filter = _po2_filter(x_abs, max_value)
   if quadratic_approximation:
     q_factor = 2.0
     x_input = ops.sqrt(x_filter)
@@ -408,3 +409,143 @@ def clip_power_of_two(x_abs, min_exp, max_exp, max_value,
     x_log2 = round_through(log2(x_input))
   x_clipped = q_factor * ops.clip(x_log2, float(min_exp), float(max_exp))
   return ops.where(x_abs < eps, float(min_exp), x_clipped)
+
+
+def _po2_filter(x_abs, max_value):
+  """``x_abs`` floored at eps and, with a ``max_value``, clipped to it."""
+  x_filter = ops.where(x_abs < epsilon(), epsilon(), x_abs)
+  if max_value is not None:
+    x_filter = ops.where(x_filter >= max_value, max_value, x_filter)
+  return x_filter
+
+
+# Exponents outside this window cannot be told apart in float32 (every
+# positive float has a log2 in [-150, 128]); clipping the table there keeps
+# it small for any bit width.
+_PO2_WINDOW = 200
+
+
+def _eager():
+  """A context in which keras.ops run eagerly, even inside a trace."""
+  if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf.init_scope()
+  return contextlib.nullcontext()
+
+
+def _log2_code(v, quadratic, floor):
+  """The exponent code QKeras computes for ``v``, before clipping."""
+  x = ops.sqrt(v) if quadratic else v
+  code = log2(x)
+  return ops.floor(code) if floor else ops.round(code)
+
+
+@functools.lru_cache(maxsize=256)
+def po2_table(min_exp, max_exp, quadratic=False, floor=False):
+  """Cut-offs that replace ``clip(round(log2(v)), min_exp, max_exp)``.
+
+  The exponent code ``k(v) = round(log(v)/log(2))`` (or ``floor``, of
+  ``sqrt(v)`` with the quadratic approximation) is non-decreasing in ``v``.
+  For each exponent ``e`` in ``(lo, hi]`` the cut-off ``c_e`` is the smallest
+  float32 ``v`` with ``k(v) >= e``, found by bisection over float32 bit
+  patterns with the *same* eager kernels the log path uses. Then
+  ``clip(k(v), min_exp, max_exp) == lo + #{e : v >= c_e}`` for every ``v``.
+  Returns ``(cutoffs, lo)``; exponents beyond +-200 are clipped (no float32
+  value can tell them apart).
+  """
+  lo = max(min_exp, -_PO2_WINDOW)
+  hi = max(lo, min(max_exp, _PO2_WINDOW))
+  ks = np.arange(lo + 1, hi + 1, dtype=np.float64)
+  with _eager():
+    def code(bits):
+      # Each candidate is repeated 64 times so that every value goes through
+      # the kernels' vectorized path, the one nearly all elements of a real
+      # tensor take (TensorFlow's scalar tail path can differ by an ulp).
+      v = np.asarray(bits, np.int64).astype(np.uint32).view(np.float32)
+      tiled = ops.convert_to_tensor(np.repeat(v, 64))
+      return to_numpy(_log2_code(tiled, quadratic, floor))[::64]
+
+    low = np.full(ks.shape, 1, np.int64)  # smallest positive float32
+    high = np.full(ks.shape, 0x7F800000, np.int64)  # +inf
+    for _ in range(32):
+      mid = (low + high) // 2
+      ok = code(mid) >= ks
+      high = np.where(ok, mid, high)
+      low = np.where(ok, low, mid + 1)
+    always = code(np.ones_like(low)) >= ks
+  cutoffs = np.where(always, 0.0, low.astype(np.uint32).view(np.float32))
+  return tuple(float(c) for c in cutoffs), lo
+
+
+def _exponent_to_int(e):
+  """A float exponent as int32 (beyond +-1000 every power is 0 or inf)."""
+  return ops.cast(ops.clip(e, -1000.0, 1000.0), "int32")
+
+
+def pow2_exact(e):
+  """``2**e`` for an int32 tensor ``e``, built from float32 bit patterns.
+
+  Exact for every exponent: normal powers, subnormals down to ``2**-149``,
+  0 below and +inf above ``2**127`` (``ops.power`` may flush subnormals and
+  costs a log and an exp per element).
+  """
+  exponent = e
+  is_float = "float" in keras.backend.standardize_dtype(e.dtype)
+  e = _exponent_to_int(e) if is_float else ops.cast(e, "int32")
+  normal = ops.view(ops.left_shift(ops.clip(e, -126, 127) + 127, 23),
+                    "float32")
+  subnormal = ops.view(ops.left_shift(1, ops.clip(e + 149, 0, 22)), "float32")
+  value = ops.where(e < -126, ops.where(e < -149, 0.0, subnormal), normal)
+  value = ops.where(e > 127, float("inf"), value)
+  if is_float:  # a NaN exponent gives NaN, as 2.0**nan does
+    value = ops.where(ops.isnan(exponent), float("nan"), value)
+  return value
+
+
+# Up to this many cut-offs the exponent is found by comparisons (one fused
+# pass under XLA); beyond, by the log as in QKeras.
+_MAX_COMPARISONS = 32
+
+
+def po2_exponent(x_abs, min_exp, max_exp, max_value,
+                 quadratic_approximation=False, log2_rounding="rnd"):
+  """Integer exponent of ``clip_power_of_two`` (deterministic paths), int32.
+
+  With few exponents it counts cut-offs (``po2_table``), which gives the
+  eager result bit for bit in eager, graph and XLA modes; otherwise it takes
+  the log like QKeras.
+  """
+  floor = log2_rounding == "floor"
+  factor = 2 if quadratic_approximation else 1
+  eps = epsilon()
+  cutoffs, lo = po2_table(int(min_exp), int(max_exp),
+                          bool(quadratic_approximation), floor)
+  top = np.finfo(np.float32).max if max_value is None else float(max_value)
+  below = sum(1 for c in cutoffs if c <= eps)
+  inner = [c for c in cutoffs if eps < c <= top]
+  infinite = sum(1 for c in cutoffs if c > top) if max_value is None else 0
+  v = _po2_filter(x_abs, max_value)
+  if len(inner) <= _MAX_COMPARISONS:
+    e = ops.full_like(v, lo + below, dtype="int32")
+    for c in inner:
+      e = e + ops.cast(v >= c, "int32")
+    if infinite:
+      e = e + infinite * ops.cast(v > top, "int32")
+    e = factor * e
+  else:
+    e = _exponent_to_int(clip_power_of_two(
+        x_abs, min_exp, max_exp, max_value, quadratic_approximation, False,
+        log2_rounding))
+  return ops.where(x_abs < eps, int(min_exp), e)
+
+
+def po2_magnitude(x_abs, min_exp, max_exp, max_value,
+                  quadratic_approximation=False, log2_rounding="rnd"):
+  """``2**clip_power_of_two(x_abs, ...)`` for the deterministic paths.
+
+  NaN inputs give NaN, as the log does.
+  """
+  magnitude = ops.cast(pow2_exact(po2_exponent(
+      x_abs, min_exp, max_exp, max_value, quadratic_approximation,
+      log2_rounding)), x_abs.dtype)
+  return ops.where(ops.isnan(x_abs), x_abs, magnitude)

@@ -1615,12 +1615,23 @@ class _Po2Base(BaseQuantizer):
     self._init_seed_generator()
     return need_sign
 
-  def _exponents(self, x_abs, training):
-    seed = self.seed_generator if self.use_stochastic_rounding else None
-    return _qmath.clip_power_of_two(
-        x_abs, self._min_exp, self._max_exp, self.max_value,
-        self.quadratic_approximation, self.use_stochastic_rounding,
-        self.log2_rounding, training, seed)
+  def _power_of_two(self, x_abs, training):
+    """``2**e`` for the clipped po2 exponent ``e`` of ``x_abs``."""
+
+    def deterministic():
+      return _qmath.po2_magnitude(x_abs, self._min_exp, self._max_exp,
+                                  self.max_value, self.quadratic_approximation,
+                                  self.log2_rounding)
+
+    def stochastic():
+      return _qmath.pow2_exact(_qmath.clip_power_of_two(
+          x_abs, self._min_exp, self._max_exp, self.max_value,
+          self.quadratic_approximation, True, self.log2_rounding, True,
+          self.seed_generator))
+
+    if self.use_stochastic_rounding and self.log2_rounding == "rnd":
+      return _qmath.select_training(training, stochastic, deterministic)
+    return deterministic()
 
   def max(self):
     """``max(1, max_value)`` or ``max(1, 2**max_exp)``."""
@@ -1674,9 +1685,7 @@ class quantized_po2(_Po2Base):  # pylint: disable=invalid-name
         self.bits - 1, need_sign, self.quadratic_approximation)
 
   def call(self, x, training=None):
-    x_sign = _qmath.sign_nonzero(x)
-    x_clipped = self._exponents(ops.abs(x), training)
-    xq = x_sign * ops.power(2.0, x_clipped)
+    xq = _qmath.sign_nonzero(x) * self._power_of_two(ops.abs(x), training)
     return _qmath.mix_quantization_noise(x, xq, self.qnoise_factor,
                                          self.use_ste)
 
@@ -1728,11 +1737,11 @@ class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
       x_u = relu(x)
     else:
       x_u = ops.where(x <= self.max_value, relu(x), self.max_value)
-    pos = ops.power(2.0, self._exponents(ops.relu(x), training))
+    pos = self._power_of_two(ops.relu(x), training)
     if slope == 0.0:
       xq = pos
     else:
-      neg = ops.power(2.0, self._exponents(ops.relu(-x) * slope, training))
+      neg = self._power_of_two(ops.relu(-x) * slope, training)
       xq = ops.where(x >= 0.0, pos, -neg)
     return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
                                          self.use_ste)

@@ -716,7 +716,7 @@ ALL_DETERMINISTIC = [
 # The others divide by a non-power-of-two constant (TensorFlow's graph and XLA
 # rewrites turn that into a multiplication by the reciprocal), reduce, or use
 # log/tanh/sigmoid kernels that XLA implements differently: an ulp may move.
-EXACT_IN_GRAPHS = {0, 1, 4, 6, 7, 8, 12, 18, 20}
+EXACT_IN_GRAPHS = {0, 1, 4, 6, 7, 8, 10, 12, 13, 14, 15, 16, 18, 20, 22, 23, 24}
 
 
 @pytest.mark.parametrize("index", range(len(ALL_DETERMINISTIC)))
@@ -1081,3 +1081,69 @@ def test_qnoise_variable_and_update():
   p = quantized_relu(4)
   p.update_qnoise_factor(0.25)
   assert p.qnoise_factor == 0.25
+
+
+# ----------------------------------------------------------------------------
+# Power-of-two exponents without log/pow (qkeras._qmath.po2_*)
+# ----------------------------------------------------------------------------
+def _log_path_po2(q, x):
+  """QKeras's formula: sign(x) * 2**clip(round(log(|x|)/log 2))."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  x = tf.constant(x)
+  e = _qmath.clip_power_of_two(ops.abs(x), q._min_exp, q._max_exp,  # pylint: disable=protected-access
+                               q.max_value, q.quadratic_approximation, False,
+                               q.log2_rounding)
+  return (_qmath.sign_nonzero(x) * ops.power(2.0, e)).numpy()
+
+
+@pytest.mark.parametrize("bits,max_value,quadratic,rounding", [
+    (2, None, False, "rnd"), (4, None, False, "rnd"), (4, 1.0, False, "rnd"),
+    (5, None, True, "rnd"), (5, 4.0, False, "floor"), (6, 0.5, True, "floor"),
+    (8, None, False, "rnd"), (8, None, True, "floor"), (16, None, False, "rnd"),
+])
+def test_po2_cutoffs_reproduce_the_log_formula(bits, max_value, quadratic,
+                                               rounding):
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  q = quantized_po2(bits, max_value, quadratic_approximation=quadratic,
+                    log2_rounding=rounding)
+  cutoffs, _ = _qmath.po2_table(q._min_exp, q._max_exp, quadratic,  # pylint: disable=protected-access
+                                rounding == "floor")
+  c = np.array([c for c in cutoffs if 0 < c < np.inf], F32)
+  near = (c.view(np.int32)[:, None] + np.arange(-3, 4)[None]).ravel()
+  near = near.view(F32)
+  rng = np.random.RandomState(bits)
+  x = np.concatenate(
+      [rng.normal(size=4000).astype(F32) * s for s in (1e-6, 1, 1e3, 1e20)] +
+      [near, -near, np.array([0, -0.0, 1e-8, 3e38], F32)])
+  ours = np_out(q(x))
+  np.testing.assert_array_equal(ours, _log_path_po2(q, x))
+  if len(c) <= 32:  # comparison path: XLA gives the eager result
+    xla = tf.function(q, jit_compile=True)(tf.constant(x)).numpy()
+    np.testing.assert_array_equal(xla, ours)
+
+
+def test_po2_xla_equals_eager_at_log_rounding_ties():
+  # log(x)/log(2) of these rounds differently with XLA's log; the cut-offs
+  # keep the eager (QKeras) result.
+  x = np.array([0.35355341, 0.70710677, 5.6568546, -0.35355341, -5.6568546,
+                0.35355338, 0.7071068], F32)
+  q = quantized_po2(4)
+  xla = tf.function(q, jit_compile=True)(tf.constant(x)).numpy()
+  np.testing.assert_array_equal(xla, np_out(q(x)))
+  # TensorFlow's vectorized log (what all but the last few elements of a
+  # tensor go through) decides the ties; tile so that every value takes it.
+  np.testing.assert_array_equal(np_out(q(x)),
+                                _log_path_po2(q, np.repeat(x, 64))[::64])
+
+
+def test_pow2_exact():
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  e = np.arange(-160, 140, dtype=np.int32)
+  with np.errstate(over="ignore"):
+    expected = np.ldexp(F32(1), e).astype(F32)
+  np.testing.assert_array_equal(np_out(_qmath.pow2_exact(e)), expected)
+  xla = tf.function(_qmath.pow2_exact, jit_compile=True)(tf.constant(e))
+  np.testing.assert_array_equal(xla.numpy(), expected)
+  y = np_out(_qmath.pow2_exact(np.array([3.0, np.nan, 1e9, -1e9], F32)))
+  np.testing.assert_array_equal(y[[0, 2, 3]], [8.0, np.inf, 0.0])
+  assert np.isnan(y[1])
