@@ -1,8 +1,8 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """qkeras: QKeras quantization-aware training, native on Keras 3.
 
-``from qkeras import *`` gives the quantizers, their helper functions and the
-parser helpers, as in QKeras 0.9 (without QKeras's leaked third-party names
+``from qkeras import *`` gives the Q-layers, the quantizers, their helper
+functions and the parser helpers, as in QKeras 0.9 (without QKeras's leaked third-party names
 such as ``tf``, ``np`` or ``K``). Importing qkeras changes no global state:
 no environment variables, no Keras configuration, no eager-mode assertion.
 """
@@ -11,11 +11,26 @@ import sys as _sys
 import types as _types
 
 from qkeras import base_quantizer
+from qkeras import qconvolutional
+from qkeras import qdepthwise_conv2d_transpose
+from qkeras import qlayers
+from qkeras import qmac
+from qkeras import qnormalization
+from qkeras import qpooling
+from qkeras import qseparable_conv2d_transpose
 from qkeras import quantizer_registry
 from qkeras import quantizers
 from qkeras import registry
 from qkeras import safe_eval as _safe_eval_module
+from qkeras import utils
 from qkeras.base_quantizer import BaseQuantizer
+from qkeras.qconvolutional import *  # noqa: F401,F403
+from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
+from qkeras.qlayers import *  # noqa: F401,F403
+from qkeras.qmac import *  # noqa: F401,F403
+from qkeras.qnormalization import *  # noqa: F401,F403
+from qkeras.qpooling import *  # noqa: F401,F403
+from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose
 from qkeras.quantizers import *  # noqa: F401,F403
 from qkeras.registry import Registry
 from qkeras.safe_eval import Bool

@@ -1,0 +1,130 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``QDepthwiseConv2DTranspose``: grouped (depthwise) transposed convolution."""
+
+import keras
+from keras import ops
+
+from qkeras.qlayers import QLayerMixin
+from qkeras.qlayers import _add_bias
+from qkeras.qlayers import apply_quantizer
+from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import register_layer
+from qkeras.qlayers import serialize_quantizer
+
+__all__ = ["QDepthwiseConv2DTranspose"]
+
+
+def channel_groups(inputs, size, data_format):
+  """Splits the channels of ``inputs`` into consecutive groups of ``size``."""
+  axis = -1 if data_format == "channels_last" else 1
+  channels = inputs.shape[axis]
+  return [ops.take(inputs, list(range(start, start + size)), axis=axis)
+          for start in range(0, channels, size)]
+
+
+@register_layer
+class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
+  """Transposed convolution applied per group of ``group_size`` channels.
+
+  The kernel ``depthwise_kernel`` has shape ``kernel_size + (channels,
+  group_size)``; group ``g`` maps its ``group_size`` input channels to as many
+  output channels with ``kernel[:, :, g*gs:(g+1)*gs, :]``, so the output has
+  as many channels as the input (``filters`` is kept for the config only).
+  The bias (one per output channel) is quantized and added when
+  ``use_bias`` (QKeras created it but never used it), then
+  ``depthwise_activation``.
+  """
+
+  def __init__(self, filters, kernel_size, group_size=1, strides=(1, 1),
+               padding="valid", output_padding=None, depth_multiplier=1,
+               depthwise_activation=None, use_bias=True,
+               depthwise_kernel_quantizer=None, bias_quantizer=None,
+               **kwargs):
+    owner = f"QDepthwiseConv2DTranspose(name={kwargs.get('name')!r})"
+    if not isinstance(group_size, int) or group_size < 1:
+      raise ValueError(f"{owner}: argument 'group_size' must be a positive "
+                       f"integer, got {group_size!r}.")
+    dq = layer_quantizer(owner, "depthwise_kernel_quantizer",
+                         depthwise_kernel_quantizer, True)
+    bq = layer_quantizer(owner, "bias_quantizer", bias_quantizer)
+    super().__init__(filters=filters, kernel_size=kernel_size,
+                     strides=strides, padding=padding,
+                     output_padding=output_padding, use_bias=use_bias,
+                     **kwargs)
+    self.group_size = group_size
+    self.depth_multiplier = depth_multiplier
+    self.depthwise_activation = layer_quantizer(owner, "depthwise_activation",
+                                                depthwise_activation)
+    self._set_quantizers(
+        {"depthwise_kernel_quantizer": depthwise_kernel_quantizer,
+         "bias_quantizer": bias_quantizer},
+        {"depthwise_kernel_quantizer": dq, "bias_quantizer": bq})
+    self.quantizers.append(self.depthwise_activation)
+
+  def _channels(self, input_shape):
+    axis = -1 if self.data_format == "channels_last" else 1
+    return input_shape[axis]
+
+  def build(self, input_shape):
+    channels = self._channels(input_shape)
+    if channels is None or channels % self.group_size:
+      raise ValueError(
+          f"QDepthwiseConv2DTranspose(name={self.name!r}): the number of "
+          f"input channels ({channels}) must be a multiple of group_size "
+          f"({self.group_size}).")
+    axis = -1 if self.data_format == "channels_last" else 1
+    self.input_spec = keras.layers.InputSpec(min_ndim=4,
+                                             axes={axis: channels})
+    self.depthwise_kernel = self.add_weight(
+        name="depthwise_kernel",
+        shape=tuple(self.kernel_size) + (channels, self.group_size),
+        initializer=self.kernel_initializer,
+        regularizer=self.kernel_regularizer,
+        constraint=self.kernel_constraint)
+    if self.use_bias:
+      self.bias = self.add_weight(
+          name="bias", shape=(channels,), initializer=self.bias_initializer,
+          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+    else:
+      self.bias = None
+
+  def call(self, inputs, training=None):
+    kernel = self._quantize("depthwise_kernel_quantizer",
+                            self.depthwise_kernel, training)
+    size = self.group_size
+    outputs = []
+    for g, group in enumerate(channel_groups(inputs, size, self.data_format)):
+      outputs.append(ops.conv_transpose(
+          group, kernel[:, :, g * size:(g + 1) * size, :],
+          strides=list(self.strides), padding=self.padding,
+          output_padding=self.output_padding,
+          dilation_rate=self.dilation_rate, data_format=self.data_format))
+    axis = -1 if self.data_format == "channels_last" else 1
+    outputs = ops.concatenate(outputs, axis=axis)
+    if self.use_bias:
+      bias = self._quantize("bias_quantizer", self.bias, training)
+      outputs = _add_bias(self, outputs, bias, 2, bias.shape[0])
+    if self.depthwise_activation is not None:
+      outputs = apply_quantizer(self.depthwise_activation, outputs, training)
+    return outputs
+
+  def compute_output_shape(self, input_shape):
+    shape = list(super().compute_output_shape(input_shape))
+    axis = -1 if self.data_format == "channels_last" else 1
+    shape[axis] = self._channels(input_shape)
+    return tuple(shape)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(self._quantizer_config())
+    config["group_size"] = self.group_size
+    config["depth_multiplier"] = self.depth_multiplier
+    config["depthwise_activation"] = serialize_quantizer(
+        self.depthwise_activation)
+    return config
+
+  def get_prunable_weights(self):
+    weights = [self.depthwise_kernel]
+    if self.use_bias:
+      weights.append(self.bias)
+    return weights

@@ -1,0 +1,597 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""Q-layers core: the shared quantizer machinery, ``QDense``, ``QActivation``,
+``QAdaptiveActivation``, the ``Clip`` constraint and ``QInitializer``.
+
+Every Q-layer is a thin subclass of its Keras 3 layer plus ``QLayerMixin``,
+which owns the quantizers:
+
+* ``__init__``: each ``*_quantizer`` argument (object, string or
+  ``{"class_name", "config"}`` dict) becomes ``self.<name>_internal =
+  get_quantizer(arg)``; weight quantizers get ``_set_trainable_parameter()``
+  (QKeras switches ``alpha=None`` to ``"auto_po2"`` there); the raw argument
+  stays in ``self.<name>``; weights get QKeras's automatic ``Clip`` constraint
+  and ``QInitializer``;
+* ``call``: the float "shadow" weights are quantized on the fly
+  (``self._quantize(...)``) and ``training`` is passed to every quantizer, so
+  stochastic quantizers are random only in training;
+* ``get_config``: every quantizer is serialized as a ``{"class_name",
+  "config"}`` dict (the layout hls4ml reads); ``from_config`` rebuilds it.
+"""
+
+import warnings
+
+import keras
+from keras import ops
+import numpy as np
+
+from qkeras import _qmath
+from qkeras.base_quantizer import BaseQuantizer
+from qkeras.quantizers import _get_integer_bits
+from qkeras.quantizers import get_quantizer
+from qkeras.quantizers import quantized_bits
+from qkeras.quantizers import quantized_relu
+
+__all__ = [
+    "Clip", "QInitializer", "QActivation", "QAdaptiveActivation", "QDense",
+    "QLayerMixin", "get_auto_range_constraint_initializer", "get_constraint",
+    "get_initializer",
+]
+
+
+def register_layer(obj):
+  """Registers a Q-layer (or constraint/initializer) with Keras.
+
+  Besides ``qkeras>Name`` (Keras 3 files), the plain ``Name`` is registered
+  too, because Keras-2 QKeras files name their classes without a package.
+  """
+  keras.saving.register_keras_serializable(package="qkeras",
+                                           name=obj.__name__)(obj)
+  keras.saving.get_custom_objects().setdefault(obj.__name__, obj)
+  return obj
+
+
+def apply_quantizer(quantizer, x, training=None):
+  """``quantizer(x)``; qkeras quantizers also get ``training``."""
+  if isinstance(quantizer, BaseQuantizer):
+    return quantizer(x, training=training)
+  return quantizer(x)
+
+
+def serialize_quantizer(quantizer):
+  """A quantizer as its ``{"class_name", "config", ...}`` dict (None: None)."""
+  if quantizer is None:
+    return None
+  return keras.saving.serialize_keras_object(quantizer)
+
+
+def layer_quantizer(owner, arg, value, weight=False):
+  """``get_quantizer(value)`` with errors naming the layer and the argument.
+
+  ``weight=True`` marks a weight quantizer: QKeras calls its
+  ``_set_trainable_parameter()`` (``alpha=None`` -> ``"auto_po2"``).
+  """
+  try:
+    quantizer = get_quantizer(value)
+  except ValueError as e:
+    raise ValueError(f"{owner}: argument '{arg}'={value!r} is not a valid "
+                     f"quantizer: {e}") from None
+  if weight and quantizer is not None and hasattr(quantizer,
+                                                  "_set_trainable_parameter"):
+    quantizer._set_trainable_parameter()  # pylint: disable=protected-access
+  return quantizer
+
+
+def prepare_weight_quantizers(owner, args, prefixes, use_bias=True):
+  """Builds the quantizers of a weight layer and its automatic weight ranges.
+
+  ``args`` holds the constructor arguments; for every ``prefix`` in
+  ``prefixes`` (e.g. "kernel", "bias") it reads ``<prefix>_quantizer`` and
+  replaces ``<prefix>_constraint`` / ``<prefix>_initializer`` by QKeras's
+  automatic ones. Every prefix but "bias" is a weight whose quantizer gets
+  ``_set_trainable_parameter()``. Returns ``(raw, internal)`` dicts keyed by
+  ``<prefix>_quantizer``, in order.
+  """
+  raw, internal = {}, {}
+  for prefix in prefixes:
+    name = prefix + "_quantizer"
+    quantizer = layer_quantizer(owner, name, args[name],
+                                weight=prefix != "bias")
+    raw[name], internal[name] = args[name], quantizer
+    if prefix != "bias" or use_bias:
+      args[prefix + "_constraint"], args[prefix + "_initializer"] = (
+          get_auto_range_constraint_initializer(
+              quantizer, args[prefix + "_constraint"],
+              args[prefix + "_initializer"]))
+  return raw, internal
+
+
+def warn_ranges(owner, **ranges):
+  for name, value in ranges.items():
+    if value is not None:
+      warnings.warn(f"{name} is deprecated in {owner} layer.", stacklevel=3)
+
+
+# ==========================================================================
+# Constraint and initializer.
+# ==========================================================================
+@register_layer
+class Clip(keras.constraints.Constraint):
+  """Clips weights to ``[min_value, max_value]``.
+
+  With a user ``constraint``, that constraint (and then ``quantizer``) is
+  applied first. Only the bounds are serialized, as in QKeras.
+  """
+
+  def __init__(self, min_value=0.0, max_value=1.0, constraint=None,
+               quantizer=None):
+    self.min_value = min_value
+    self.max_value = max_value
+    self.constraint = keras.constraints.get(constraint)
+    if isinstance(self.constraint, Clip):  # a nested Clip is dropped
+      self.constraint = None
+    self.quantizer = get_quantizer(quantizer)
+
+  def __call__(self, w):
+    if self.constraint:
+      w = self.constraint(w)
+      if self.quantizer:
+        w = apply_quantizer(self.quantizer, w)
+    return ops.clip(w, self.min_value, self.max_value)
+
+  def get_config(self):
+    return {"min_value": self.min_value, "max_value": self.max_value}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    return cls(config.pop("min_value", 0.0), config.pop("max_value", 1.0),
+               config.pop("constraint", None), config.pop("quantizer", None))
+
+
+@register_layer
+class QInitializer(keras.initializers.Initializer):
+  """Rescales an initializer so that the quantizer sees more than one level.
+
+  Draws ``x``; if the quantizer's step ``max() * 2**-bits`` exceeds
+  ``std(x)`` and the initializer has a ``scale`` (the VarianceScaling
+  family), the scale is multiplied by ``max(s, 1)`` with ``s`` the
+  least-squares ratio of ``q(x)`` to ``x`` and ``x`` is drawn again. Returns
+  ``x`` clipped to ``[-max(), max()]``.
+  """
+
+  def __init__(self, initializer, use_scale, quantizer):
+    self.initializer = get_initializer(initializer)
+    self.use_scale = use_scale
+    self.quantizer = get_quantizer(quantizer)
+    self.is_po2 = "po2" in type(self.quantizer).__name__
+
+  def __call__(self, shape, dtype=None):
+    x = _qmath.to_numpy(self.initializer(shape, dtype))
+    q_max = float(self.quantizer.max())
+    delta = q_max * 2.0**-self.quantizer.bits
+    if delta > np.std(x) and hasattr(self.initializer, "scale"):
+      q = _qmath.to_numpy(apply_quantizer(self.quantizer, x))
+      if np.max(np.abs(q)) == 0.0:
+        scale = q_max / np.sqrt(np.mean(x * x))
+      else:
+        scale = np.sum(q * q) / np.sum(q * x)
+      self.initializer.scale *= max(float(scale), 1.0)
+      x = _qmath.to_numpy(self.initializer(shape, dtype))
+    return ops.convert_to_tensor(np.clip(x, -q_max, q_max), dtype=dtype)
+
+  def get_config(self):
+    return {
+        "initializer": keras.saving.serialize_keras_object(self.initializer),
+        "use_scale": self.use_scale,
+        "quantizer": serialize_quantizer(self.quantizer),
+    }
+
+  @classmethod
+  def from_config(cls, config):
+    return cls(**config)
+
+
+def get_constraint(identifier, quantizer):
+  """The user's constraint, or QKeras's automatic ``Clip(-M, M)``.
+
+  ``M = max(1, quantizer.max())`` (1 for quantizers without ``max``).
+  """
+  if identifier:
+    if isinstance(identifier, dict) and identifier.get("class_name") == "Clip":
+      return Clip.from_config(identifier["config"])
+    return keras.constraints.get(identifier)
+  max_value = max(1, quantizer.max()) if hasattr(quantizer, "max") else 1.0
+  return Clip(-max_value, max_value, identifier, quantizer)
+
+
+def get_initializer(identifier):
+  """An initializer from None, a name, a config dict or an object."""
+  if identifier is None:
+    return None
+  if isinstance(identifier, dict):
+    if identifier.get("class_name") == "QInitializer":
+      return QInitializer.from_config(identifier["config"])
+    return keras.initializers.get(identifier)
+  if isinstance(identifier, str):
+    return keras.initializers.get(identifier)
+  if callable(identifier):
+    return identifier
+  raise ValueError("Could not interpret initializer identifier: " +
+                   str(identifier))
+
+
+def get_auto_range_constraint_initializer(quantizer, constraint, initializer):
+  """QKeras's automatic weight constraint and initializer for a quantizer.
+
+  Without a quantizer both are returned unchanged. Otherwise the constraint
+  becomes ``get_constraint(constraint, quantizer)`` and the initializer is
+  wrapped in ``QInitializer`` unless it is Ones/Zeros/QInitializer or the
+  quantizer has a string alpha ("auto"/"auto_po2").
+  """
+  if quantizer is None:
+    return constraint, initializer
+  constraint = get_constraint(constraint, quantizer)
+  initializer = get_initializer(initializer)
+  if initializer is not None and not isinstance(
+      initializer, (keras.initializers.Ones, keras.initializers.Zeros,
+                    QInitializer)):
+    if not isinstance(getattr(quantizer, "alpha", None), str):
+      initializer = QInitializer(initializer, use_scale=True,
+                                 quantizer=quantizer)
+  return constraint, initializer
+
+
+# ==========================================================================
+# The shared quantizer machinery.
+# ==========================================================================
+class QLayerMixin:
+  """Quantizer bookkeeping shared by all Q-layers.
+
+  Subclasses list their quantizer arguments in ``_set_quantizers`` (after
+  the Keras base ``__init__``) and use ``_quantize``/``_activate`` in
+  ``call`` and ``_quantizer_config`` in ``get_config``.
+  """
+
+  # Keys that Keras-2 configs of this layer carry but Keras 3 rejects (they
+  # had no effect there either); dropped when loading old files.
+  _legacy_keys = ()
+
+  @classmethod
+  def from_config(cls, config):
+    config = {k: v for k, v in config.items() if k not in cls._legacy_keys}
+    return super().from_config(config)
+
+  def _set_quantizers(self, raw, internal):
+    """Stores raw arguments as ``self.<name>``, objects as ``<name>_internal``.
+
+    ``raw`` and ``internal`` map argument names to the user's values and the
+    quantizer objects; their order is the order of ``get_quantizers()``.
+    """
+    self._quantizer_names = tuple(raw)
+    for name in raw:
+      setattr(self, name, raw[name])
+      setattr(self, name + "_internal", internal[name])
+    self.quantizers = [internal[name] for name in raw]
+
+  def _quantize(self, name, value, training=None):
+    """Applies quantizer ``name`` to ``value`` when one was given.
+
+    As in QKeras, the test is on the raw argument (a falsy argument means
+    "no quantization").
+    """
+    quantizer = getattr(self, name + "_internal")
+    if not getattr(self, name) or quantizer is None:
+      return value
+    return apply_quantizer(quantizer, value, training)
+
+  def _activate(self, x, training=None):
+    if self.activation is None:
+      return x
+    return apply_quantizer(self.activation, x, training)
+
+  def _quantizer_config(self):
+    return {name: serialize_quantizer(getattr(self, name + "_internal"))
+            for name in self._quantizer_names}
+
+  def get_quantizers(self):
+    """The layer's quantizer objects (None where not set)."""
+    return list(self.quantizers)
+
+
+def _add_bias(layer, outputs, bias, rank, channels):
+  """``outputs + bias`` on the channel axis of a conv/dense output."""
+  if layer.data_format == "channels_first" and rank:
+    shape = (1, channels) + (1,) * rank
+  else:
+    shape = (1,) * (rank + 1) + (channels,)
+  return ops.add(outputs, ops.reshape(bias, shape))
+
+
+# ==========================================================================
+# QDense
+# ==========================================================================
+@register_layer
+class QDense(QLayerMixin, keras.layers.Dense):
+  """``Dense`` with quantized kernel and bias.
+
+  ``y = activation(x @ kernel_quantizer(kernel) + bias_quantizer(bias))``.
+  The default kernel initializer is ``he_normal`` (QKeras), and a kernel
+  quantizer with ``alpha=None`` is switched to ``alpha="auto_po2"`` (QKeras's
+  ``_set_trainable_parameter``; pass ``alpha=1`` for plain fixed point).
+  """
+
+  def __init__(self, units, activation=None, use_bias=True,
+               kernel_initializer="he_normal", bias_initializer="zeros",
+               kernel_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None, kernel_constraint=None,
+               bias_constraint=None, kernel_quantizer=None,
+               bias_quantizer=None, kernel_range=None, bias_range=None,
+               **kwargs):
+    owner = f"QDense(name={kwargs.get('name')!r})"
+    args = dict(kernel_quantizer=kernel_quantizer,
+                bias_quantizer=bias_quantizer,
+                kernel_constraint=kernel_constraint,
+                kernel_initializer=kernel_initializer,
+                bias_constraint=bias_constraint,
+                bias_initializer=bias_initializer)
+    raw, internal = prepare_weight_quantizers(owner, args, ("kernel", "bias"),
+                                              use_bias)
+    super().__init__(
+        units=units, activation=layer_quantizer(owner, "activation",
+                                                activation),
+        use_bias=use_bias, kernel_initializer=args["kernel_initializer"],
+        bias_initializer=args["bias_initializer"],
+        kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        activity_regularizer=activity_regularizer,
+        kernel_constraint=args["kernel_constraint"],
+        bias_constraint=args["bias_constraint"], **kwargs)
+    self._set_quantizers(raw, internal)
+    self.kernel_range = kernel_range
+    self.bias_range = bias_range
+    warn_ranges("QDense", kernel_range=kernel_range, bias_range=bias_range)
+
+  def call(self, inputs, training=None):
+    kernel = self._quantize("kernel_quantizer", self.kernel, training)
+    outputs = ops.matmul(inputs, kernel)
+    if self.use_bias:
+      outputs = ops.add(outputs,
+                        self._quantize("bias_quantizer", self.bias, training))
+    return self._activate(outputs, training)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(self._quantizer_config())
+    config["kernel_range"] = self.kernel_range
+    config["bias_range"] = self.bias_range
+    return config
+
+  def get_quantization_config(self):
+    return {
+        "kernel_quantizer": str(self.kernel_quantizer_internal),
+        "bias_quantizer": str(self.bias_quantizer_internal),
+        "activation": str(self.activation),
+        "units": str(self.units),
+    }
+
+  def get_prunable_weights(self):
+    return [self.kernel]
+
+
+# ==========================================================================
+# QActivation
+# ==========================================================================
+@register_layer
+class QActivation(keras.layers.Layer):
+  """Applies a quantizer (or any activation) to its input.
+
+  ``activation`` is a quantizer object, a quantizer string such as
+  ``"quantized_relu(3)"``, a ``{"class_name", "config"}`` dict or a Keras
+  activation name. ``self.activation`` keeps the argument (the object for
+  dicts), ``self.quantizer`` the callable.
+  """
+
+  def __init__(self, activation, **kwargs):
+    super().__init__(**kwargs)
+    owner = f"QActivation(name={self.name!r})"
+    if isinstance(activation, dict):
+      activation = layer_quantizer(owner, "activation", activation)
+    if isinstance(activation, str):
+      self.__name__ = activation
+      self.quantizer = layer_quantizer(owner, "activation", activation)
+    else:
+      self.__name__ = getattr(activation, "__name__",
+                              getattr(activation, "name",
+                                      type(activation).__name__))
+      self.quantizer = activation
+    if not callable(self.quantizer):
+      raise ValueError(f"{owner}: argument 'activation' must be a quantizer, "
+                       f"a quantizer string or an activation, got "
+                       f"{activation!r}.")
+    self.activation = activation
+    self.supports_masking = True
+
+  def call(self, inputs, training=None):
+    return apply_quantizer(self.quantizer, inputs, training)
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+  def get_config(self):
+    config = super().get_config()
+    activation = self.activation
+    if not isinstance(activation, str):
+      activation = keras.saving.serialize_keras_object(activation)
+    config["activation"] = activation
+    return config
+
+  def get_quantization_config(self):
+    return str(self.activation)
+
+  def get_quantizers(self):
+    return [self.quantizer]
+
+  def get_prunable_weights(self):
+    return []
+
+
+# ==========================================================================
+# QAdaptiveActivation
+# ==========================================================================
+@register_layer
+class QAdaptiveActivation(keras.layers.Layer):
+  """A quantized activation whose integer bits follow the data (experimental).
+
+  ``activation`` is ``"quantized_bits"`` or ``"quantized_relu"``. In
+  training, exponential moving averages of the batch min and max (over all
+  axes, or per channel) are tracked with ``ema_decay`` until
+  ``ema_freeze_delay`` steps, and the quantizer's ``integer`` bits are set
+  from them (``_get_integer_bits``). Quantization starts after
+  ``quantization_delay`` steps (before, the output is the float activation).
+  """
+
+  def __init__(self, activation, total_bits, current_step=None,
+               symmetric=True, quantization_delay=0, ema_freeze_delay=None,
+               ema_decay=0.9999, per_channel=False, po2_rounding=False,
+               relu_neg_slope=0.0, relu_upper_bound=None, **kwargs):
+    super().__init__(**kwargs)
+    owner = f"QAdaptiveActivation(name={self.name!r})"
+    if activation not in ("quantized_bits", "quantized_relu"):
+      raise ValueError(
+          f"{owner}: argument 'activation' must be 'quantized_bits' or "
+          f"'quantized_relu' (no arguments), got {activation!r}.")
+    if ema_freeze_delay is not None and ema_freeze_delay < 0:
+      raise ValueError(f"{owner}: argument 'ema_freeze_delay' must be None "
+                       f"or >= 0, got {ema_freeze_delay!r}.")
+    self.activation_name = activation
+    self.total_bits = int(total_bits)
+    self.symmetric = symmetric
+    self.quantization_delay = int(quantization_delay)
+    self.ema_freeze_delay = ema_freeze_delay
+    self.ema_decay = float(ema_decay)
+    self.per_channel = per_channel
+    self.po2_rounding = po2_rounding
+    self.relu_neg_slope = relu_neg_slope
+    self.relu_upper_bound = relu_upper_bound
+    if activation == "quantized_bits":
+      self.quantizer = quantized_bits(self.total_bits, 0, symmetric,
+                                      keep_negative=True, alpha=1.0)
+    else:
+      self.quantizer = quantized_relu(
+          self.total_bits, 0, negative_slope=relu_neg_slope,
+          is_quantized_clip=False, relu_upper_bound=relu_upper_bound)
+    self.quantizer.keep_negative = (activation == "quantized_bits" or
+                                    relu_neg_slope != 0)
+    self._step_source = current_step
+    self._estimate_step = not isinstance(current_step, keras.Variable)
+    self._initial_step = (int(current_step) if isinstance(
+        current_step, (int, float, np.integer)) else -1)
+    if self._estimate_step:
+      warnings.warn(f"{owner}: no step variable given (current_step); "
+                    "estimating the step count from calls in training.",
+                    stacklevel=2)
+    self.activation = self.quantizer  # what qtools reads
+
+  def build(self, input_shape):
+    if self._estimate_step:
+      self.step = self.add_weight(
+          name="step", shape=(), dtype="int64", trainable=False,
+          initializer=keras.initializers.Constant(self._initial_step))
+    else:
+      self.step = self._step_source
+    channels = 1
+    if self.per_channel:
+      axis = -1 if keras.config.image_data_format() == "channels_last" else 1
+      channels = int(input_shape[axis])
+    self.ema_min = self.add_weight(name="ema_min", shape=(channels,),
+                                   initializer="zeros", trainable=False)
+    self.ema_max = self.add_weight(name="ema_max", shape=(channels,),
+                                   initializer="zeros", trainable=False)
+    self.integer_bits = self.add_weight(name="integer_bits", shape=(channels,),
+                                        dtype="int32", initializer="zeros",
+                                        trainable=False)
+    self.quantizer.integer = self.integer_bits
+    self.quantizer.qnoise_factor = keras.Variable(1.0, trainable=False,
+                                                  name="qnoise_factor")
+
+  def _update_integer_bits(self):
+    keep_negative = bool(self.quantizer.keep_negative)
+    bits = _get_integer_bits(self.ema_min, self.ema_max, self.total_bits,
+                             self.symmetric, keep_negative,
+                             is_clipping=self.po2_rounding)
+    self.integer_bits.assign(ops.reshape(bits, self.integer_bits.shape))
+
+  def call(self, inputs, training=None):
+    training = bool(training) and self.trainable
+    if training and self._estimate_step:
+      self.step.assign_add(1)
+    if training:
+      quantize = ops.cast(self.step >= self.quantization_delay, "float32")
+      self.quantizer.qnoise_factor.assign(quantize)
+      self._update_ema(inputs)
+    else:
+      self.quantizer.qnoise_factor.assign(1.0)
+    return self.quantizer(inputs)
+
+  def _update_ema(self, inputs):
+    rank = len(inputs.shape)
+    if self.per_channel:
+      axis = (-1 if keras.config.image_data_format() == "channels_last"
+              else 1) % rank
+      axes = [a for a in range(rank) if a != axis]
+    else:
+      axes = list(range(rank))
+    unquantized = inputs
+    if self.activation_name == "quantized_relu":
+      slope = float(self.relu_neg_slope)
+      unquantized = ops.leaky_relu(inputs, slope) if slope else ops.relu(inputs)
+      if self.relu_upper_bound is not None:
+        unquantized = ops.minimum(unquantized, self.relu_upper_bound)
+    new_min = ops.reshape(ops.min(unquantized, axis=axes), (-1,))
+    new_max = ops.reshape(ops.max(unquantized, axis=axes), (-1,))
+    frozen = (self.ema_freeze_delay is not None and
+              self.ema_freeze_delay >= 0)
+    update = (ops.cast(self.step <= self.ema_freeze_delay, "float32")
+              if frozen else 1.0)
+    decay = self.ema_decay
+    for ema, new in ((self.ema_min, new_min), (self.ema_max, new_max)):
+      moved = ema * decay + new * (1.0 - decay)
+      ema.assign(update * moved + (1.0 - update) * ema)
+    self._update_integer_bits()
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+  def get_weights(self):
+    return []
+
+  def set_weights(self, weights):
+    pass
+
+  def get_config(self):
+    config = super().get_config()
+    step = (int(_qmath.to_numpy(self.step)) if hasattr(self, "step") and
+            self._estimate_step else self._initial_step)
+    config.update({
+        "activation": self.activation_name,
+        "total_bits": self.total_bits,
+        "current_step": step,
+        "symmetric": self.symmetric,
+        "quantization_delay": self.quantization_delay,
+        "ema_freeze_delay": self.ema_freeze_delay,
+        "ema_decay": self.ema_decay,
+        "per_channel": self.per_channel,
+        "po2_rounding": self.po2_rounding,
+        "relu_neg_slope": self.relu_neg_slope,
+        "relu_upper_bound": self.relu_upper_bound,
+    })
+    return config
+
+  def get_quantization_config(self):
+    return str(self.quantizer)
+
+  def get_quantizers(self):
+    return [self.quantizer]
+
+  def get_prunable_weights(self):
+    return []

@@ -1,0 +1,108 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""Quantized average pooling: ``QAveragePooling2D``, ``QGlobalAveragePooling2D``.
+
+With an ``average_quantizer`` the division by the pool area ``A`` becomes a
+multiplication by the quantized factor ``q(1/A)``, as a fixed-point divider
+would compute it: ``AvgPool(x * A) * q(1/A)`` (global pooling:
+``sum(x) * q(1/A)``). An optional ``activation`` (quantizer) follows.
+"""
+
+import keras
+from keras import ops
+import numpy as np
+
+from qkeras.qlayers import apply_quantizer
+from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import register_layer
+from qkeras.qlayers import serialize_quantizer
+
+__all__ = ["QAveragePooling2D", "QGlobalAveragePooling2D"]
+
+
+class _QPoolingMixin:
+  """The average quantizer and output activation of the pooling layers."""
+
+  def _init_quantizers(self, average_quantizer, activation):
+    owner = f"{type(self).__name__}(name={self.name!r})"
+    self.average_quantizer = average_quantizer
+    self.average_quantizer_internal = layer_quantizer(
+        owner, "average_quantizer", average_quantizer)
+    self.activation = layer_quantizer(owner, "activation", activation)
+    self.quantizers = [self.average_quantizer_internal]
+
+  def _quantized_factor(self, area, dtype, training):
+    factor = ops.convert_to_tensor(1.0 / area, dtype)
+    return ops.cast(apply_quantizer(self.average_quantizer_internal, factor,
+                                    training), dtype)
+
+  def _activate(self, x, training):
+    if self.activation is None:
+      return x
+    return apply_quantizer(self.activation, x, training)
+
+  def _pooling_config(self, config):
+    config["average_quantizer"] = serialize_quantizer(
+        self.average_quantizer_internal)
+    config["activation"] = serialize_quantizer(self.activation)
+    return config
+
+  def get_quantization_config(self):
+    return {"average_quantizer": str(self.average_quantizer_internal),
+            "activation": str(self.activation)}
+
+  def get_quantizers(self):
+    return list(self.quantizers)
+
+
+@register_layer
+class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
+  """``AveragePooling2D`` whose division is a quantized multiplication."""
+
+  def __init__(self, pool_size=(2, 2), strides=None, padding="valid",
+               data_format=None, average_quantizer=None, activation=None,
+               **kwargs):
+    super().__init__(pool_size=pool_size, strides=strides, padding=padding,
+                     data_format=data_format, **kwargs)
+    self._init_quantizers(average_quantizer, activation)
+
+  def call(self, inputs, training=None):
+    if self.average_quantizer:
+      area = int(np.prod(self.pool_size))
+      x = super().call(inputs * float(area))
+      x = x * self._quantized_factor(area, x.dtype, training)
+    else:
+      x = super().call(inputs)
+    return self._activate(x, training)
+
+  def get_config(self):
+    return self._pooling_config(super().get_config())
+
+
+@register_layer
+class QGlobalAveragePooling2D(_QPoolingMixin,
+                              keras.layers.GlobalAveragePooling2D):
+  """``GlobalAveragePooling2D`` whose division is a quantized multiplication."""
+
+  def __init__(self, data_format=None, average_quantizer=None,
+               activation=None, **kwargs):
+    super().__init__(data_format=data_format, **kwargs)
+    self._init_quantizers(average_quantizer, activation)
+
+  def compute_pooling_area(self, input_shape):
+    """``H * W`` of the (static) input shape."""
+    if self.data_format == "channels_first":
+      return int(input_shape[2]) * int(input_shape[3])
+    return int(input_shape[1]) * int(input_shape[2])
+
+  def call(self, inputs, training=None):
+    if self.average_quantizer:
+      axes = [2, 3] if self.data_format == "channels_first" else [1, 2]
+      x = ops.sum(inputs, axis=axes, keepdims=self.keepdims)
+      area = self.compute_pooling_area(inputs.shape)
+      x = x * self._quantized_factor(area, x.dtype, training)
+    else:
+      x = super().call(inputs)
+    return self._activate(x, training)
+
+  def get_config(self):
+    return self._pooling_config(super().get_config())

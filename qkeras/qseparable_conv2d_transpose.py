@@ -1,0 +1,124 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``QSeparableConv2DTranspose``: depthwise then pointwise transposed conv."""
+
+import keras
+from keras import ops
+
+from qkeras.qdepthwise_conv2d_transpose import channel_groups
+from qkeras.qlayers import QLayerMixin
+from qkeras.qlayers import _add_bias
+from qkeras.qlayers import apply_quantizer
+from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import register_layer
+from qkeras.qlayers import serialize_quantizer
+
+__all__ = ["QSeparableConv2DTranspose"]
+
+
+@register_layer
+class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
+  """Separable transposed convolution with quantized kernels.
+
+  Each input channel ``c`` goes through its own transposed convolution
+  (``depthwise_kernel[:, :, :, c]``, shape ``kernel_size + (1, channels)``,
+  with the layer's strides, padding and output padding), then
+  ``depthwise_activation``, then a 1x1 transposed convolution
+  (``pointwise_kernel``, shape ``(1, 1, filters, channels)``) plus the
+  quantized bias, then ``pointwise_activation``.
+  """
+
+  def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+               output_padding=None, depth_multiplier=1,
+               depthwise_activation=None, pointwise_activation=None,
+               use_bias=True, depthwise_kernel_quantizer=None,
+               pointwise_kernel_quantizer=None, bias_quantizer=None,
+               **kwargs):
+    owner = f"QSeparableConv2DTranspose(name={kwargs.get('name')!r})"
+    dq = layer_quantizer(owner, "depthwise_kernel_quantizer",
+                         depthwise_kernel_quantizer, True)
+    pq = layer_quantizer(owner, "pointwise_kernel_quantizer",
+                         pointwise_kernel_quantizer, True)
+    bq = layer_quantizer(owner, "bias_quantizer", bias_quantizer)
+    super().__init__(filters=filters, kernel_size=kernel_size,
+                     strides=strides, padding=padding,
+                     output_padding=output_padding, use_bias=use_bias,
+                     **kwargs)
+    self.depth_multiplier = depth_multiplier
+    self.depthwise_activation = layer_quantizer(owner, "depthwise_activation",
+                                                depthwise_activation)
+    self.pointwise_activation = layer_quantizer(owner, "pointwise_activation",
+                                                pointwise_activation)
+    self._set_quantizers(
+        {"depthwise_kernel_quantizer": depthwise_kernel_quantizer,
+         "pointwise_kernel_quantizer": pointwise_kernel_quantizer,
+         "bias_quantizer": bias_quantizer},
+        {"depthwise_kernel_quantizer": dq, "pointwise_kernel_quantizer": pq,
+         "bias_quantizer": bq})
+    self.quantizers += [self.depthwise_activation, self.pointwise_activation]
+
+  def build(self, input_shape):
+    axis = -1 if self.data_format == "channels_last" else 1
+    channels = input_shape[axis]
+    if channels is None:
+      raise ValueError(f"QSeparableConv2DTranspose(name={self.name!r}): the "
+                       "channel dimension of the inputs must be defined.")
+    self.input_spec = keras.layers.InputSpec(min_ndim=4,
+                                             axes={axis: channels})
+    common = dict(initializer=self.kernel_initializer,
+                  regularizer=self.kernel_regularizer,
+                  constraint=self.kernel_constraint)
+    self.depthwise_kernel = self.add_weight(
+        name="depthwise_kernel",
+        shape=tuple(self.kernel_size) + (1, channels), **common)
+    self.pointwise_kernel = self.add_weight(
+        name="pointwise_kernel", shape=(1, 1, self.filters, channels),
+        **common)
+    if self.use_bias:
+      self.bias = self.add_weight(
+          name="bias", shape=(self.filters,),
+          initializer=self.bias_initializer,
+          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+    else:
+      self.bias = None
+
+  def call(self, inputs, training=None):
+    depthwise = self._quantize("depthwise_kernel_quantizer",
+                               self.depthwise_kernel, training)
+    pointwise = self._quantize("pointwise_kernel_quantizer",
+                               self.pointwise_kernel, training)
+    outputs = [
+        ops.conv_transpose(
+            channel, depthwise[:, :, :, c:c + 1], strides=list(self.strides),
+            padding=self.padding, output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate, data_format=self.data_format)
+        for c, channel in enumerate(channel_groups(inputs, 1,
+                                                   self.data_format))]
+    axis = -1 if self.data_format == "channels_last" else 1
+    outputs = ops.concatenate(outputs, axis=axis)
+    if self.depthwise_activation is not None:
+      outputs = apply_quantizer(self.depthwise_activation, outputs, training)
+    outputs = ops.conv_transpose(outputs, pointwise, strides=1,
+                                 padding="valid",
+                                 data_format=self.data_format)
+    if self.use_bias:
+      bias = self._quantize("bias_quantizer", self.bias, training)
+      outputs = _add_bias(self, outputs, bias, 2, self.filters)
+    if self.pointwise_activation is not None:
+      outputs = apply_quantizer(self.pointwise_activation, outputs, training)
+    return outputs
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(self._quantizer_config())
+    config["depth_multiplier"] = self.depth_multiplier
+    config["depthwise_activation"] = serialize_quantizer(
+        self.depthwise_activation)
+    config["pointwise_activation"] = serialize_quantizer(
+        self.pointwise_activation)
+    return config
+
+  def get_prunable_weights(self):
+    weights = [self.depthwise_kernel, self.pointwise_kernel]
+    if self.use_bias:
+      weights.append(self.bias)
+    return weights
