@@ -19,7 +19,8 @@ from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import prepare_weight_quantizers
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import warn_ranges
+from qkeras.qlayers import check_ranges
+from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = [
     "QConv1D", "QConv2D", "QConv2DTranspose", "QDepthwiseConv2D",
@@ -108,6 +109,7 @@ class QConv1D(_QConvMixin, keras.layers.Conv1D):
                bias_quantizer=None, kernel_range=None, bias_range=None,
                **kwargs):
     owner = f"QConv1D(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     raw, internal, args = _conv_args(
         owner, kernel_quantizer, bias_quantizer, kernel_constraint,
         kernel_initializer, bias_constraint, bias_initializer, use_bias,
@@ -126,7 +128,7 @@ class QConv1D(_QConvMixin, keras.layers.Conv1D):
     self._set_quantizers(raw, internal)
     self.kernel_range = kernel_range
     self.bias_range = bias_range
-    warn_ranges("QConv1D", kernel_range=kernel_range, bias_range=bias_range)
+    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
@@ -161,6 +163,7 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
                kernel_quantizer=None, bias_quantizer=None, mask=None,
                **kwargs):
     owner = f"QConv2D(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     raw, internal, args = _conv_args(
         owner, kernel_quantizer, bias_quantizer, kernel_constraint,
         kernel_initializer, bias_constraint, bias_initializer, use_bias,
@@ -186,7 +189,7 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
     self.kernel_range = kernel_range
     self.bias_range = bias_range
     self.mask = mask
-    warn_ranges("QConv2D", kernel_range=kernel_range, bias_range=bias_range)
+    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
@@ -220,12 +223,11 @@ class QConv2DTranspose(_QConvMixin, keras.layers.Conv2DTranspose):
                bias_constraint=None, kernel_quantizer=None,
                bias_quantizer=None, **kwargs):
     owner = f"QConv2DTranspose(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     raw, internal, args = _conv_args(
         owner, kernel_quantizer, bias_quantizer, kernel_constraint,
         kernel_initializer, bias_constraint, bias_initializer, use_bias,
         activation)
-    kwargs.pop("kernel_range", None)
-    kwargs.pop("bias_range", None)
     super().__init__(
         filters=filters, kernel_size=kernel_size, strides=strides,
         padding=padding, output_padding=output_padding,
@@ -277,6 +279,7 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
                bias_quantizer=None, depthwise_range=None, bias_range=None,
                **kwargs):
     owner = f"QDepthwiseConv2D(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     args = dict(depthwise_quantizer=depthwise_quantizer,
                 bias_quantizer=bias_quantizer,
                 depthwise_constraint=depthwise_constraint,
@@ -301,8 +304,7 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
     self._set_quantizers(raw, internal)
     self.depthwise_range = depthwise_range
     self.bias_range = bias_range
-    warn_ranges("QDepthwiseConv2D", depthwise_range=depthwise_range,
-                bias_range=bias_range)
+    check_ranges(self, depthwise_range=depthwise_range, bias_range=bias_range)
 
   def build(self, input_shape):
     owner = f"QDepthwiseConv2D(name={self.name!r})"
@@ -442,6 +444,7 @@ class QSeparableConv1D(_QSeparableMixin, keras.layers.SeparableConv1D):
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
     owner = f"QSeparableConv1D(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     args = _separable_args(depthwise_quantizer, pointwise_quantizer,
                            bias_quantizer, depthwise_constraint,
                            depthwise_initializer, pointwise_constraint,
@@ -496,6 +499,7 @@ class QSeparableConv2D(_QSeparableMixin, keras.layers.SeparableConv2D):
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
     owner = f"QSeparableConv2D(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     args = _separable_args(depthwise_quantizer, pointwise_quantizer,
                            bias_quantizer, depthwise_constraint,
                            depthwise_initializer, pointwise_constraint,

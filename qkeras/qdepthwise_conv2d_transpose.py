@@ -9,6 +9,7 @@ from qkeras.qlayers import _add_bias
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
+from qkeras.qlayers import reject_foreign_quantizers
 from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QDepthwiseConv2DTranspose"]
@@ -41,6 +42,7 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
                depthwise_kernel_quantizer=None, bias_quantizer=None,
                **kwargs):
     owner = f"QDepthwiseConv2DTranspose(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     if not isinstance(group_size, int) or group_size < 1:
       raise ValueError(f"{owner}: argument 'group_size' must be a positive "
                        f"integer, got {group_size!r}.")

@@ -105,10 +105,39 @@ def prepare_weight_quantizers(owner, args, prefixes, use_bias=True):
   return raw, internal
 
 
-def warn_ranges(owner, **ranges):
+def check_ranges(layer, **ranges):
+  """Validates QKeras's deprecated ``*_range`` arguments and warns.
+
+  A range has no effect on the computation (as in QKeras), but one smaller
+  than what the matching quantizer produces contradicts it: ValueError.
+  """
+  owner = f"{type(layer).__name__}(name={layer.name!r})"
   for name, value in ranges.items():
-    if value is not None:
-      warnings.warn(f"{name} is deprecated in {owner} layer.", stacklevel=3)
+    if value is None:
+      continue
+    if isinstance(value, bool) or not isinstance(value, (int, float,
+                                                         np.number)) or (
+                                                             value <= 0):
+      raise ValueError(f"{owner}: argument '{name}' must be None or a "
+                       f"positive number, got {value!r}.")
+    quantizer = getattr(layer, name.replace("_range", "_quantizer_internal"),
+                        None)
+    if quantizer is not None and hasattr(quantizer, "max"):
+      bound = max(1.0, float(quantizer.max()))
+      if value < bound:
+        raise ValueError(
+            f"{owner}: argument '{name}'={value!r} contradicts {quantizer}, "
+            f"whose values reach {bound}; use {name}={bound} or None.")
+    warnings.warn(f"{name} is deprecated in {type(layer).__name__} layer.",
+                  stacklevel=3)
+
+
+def reject_foreign_quantizers(owner, kwargs):
+  """A ``*_quantizer`` or ``*_range`` argument the layer does not have."""
+  for key, value in kwargs.items():
+    if key.endswith(("_quantizer", "_range", "_activation")):
+      raise ValueError(f"{owner}: argument '{key}'={value!r} is not allowed: "
+                       "this layer has no such quantizer.")
 
 
 # ==========================================================================
@@ -328,6 +357,7 @@ class QDense(QLayerMixin, keras.layers.Dense):
                bias_quantizer=None, kernel_range=None, bias_range=None,
                **kwargs):
     owner = f"QDense(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     args = dict(kernel_quantizer=kernel_quantizer,
                 bias_quantizer=bias_quantizer,
                 kernel_constraint=kernel_constraint,
@@ -349,7 +379,7 @@ class QDense(QLayerMixin, keras.layers.Dense):
     self._set_quantizers(raw, internal)
     self.kernel_range = kernel_range
     self.bias_range = bias_range
-    warn_ranges("QDense", kernel_range=kernel_range, bias_range=bias_range)
+    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
@@ -392,6 +422,7 @@ class QActivation(keras.layers.Layer):
   """
 
   def __init__(self, activation, **kwargs):
+    reject_foreign_quantizers("QActivation", kwargs)
     super().__init__(**kwargs)
     owner = f"QActivation(name={self.name!r})"
     if isinstance(activation, dict):

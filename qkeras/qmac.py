@@ -8,6 +8,7 @@ from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import get_auto_range_constraint_initializer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
+from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = ["QScaleShift"]
 
@@ -24,6 +25,7 @@ class QScaleShift(QLayerMixin, keras.layers.Layer):
                use_bias=True, activation=None, weight_initializer="he_normal",
                weight_regularizer=None, bias_initializer="zeros",
                bias_regularizer=None, **kwargs):
+    reject_foreign_quantizers("QScaleShift", kwargs)
     super().__init__(**kwargs)
     owner = f"QScaleShift(name={self.name!r})"
     wq = layer_quantizer(owner, "weight_quantizer", weight_quantizer, True)

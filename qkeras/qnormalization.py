@@ -10,7 +10,8 @@ from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import get_auto_range_constraint_initializer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import warn_ranges
+from qkeras.qlayers import check_ranges
+from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = ["QBatchNormalization"]
 
@@ -54,6 +55,7 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
                beta_constraint=None, beta_range=None, gamma_range=None,
                **kwargs):
     owner = f"QBatchNormalization(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     for key in _DROPPED_KWARGS:
       if key in kwargs:
         value = kwargs.pop(key)
@@ -97,8 +99,7 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
     self.activation = layer_quantizer(owner, "activation", activation)
     self.beta_range = beta_range
     self.gamma_range = gamma_range
-    warn_ranges("QBatchNormalization", beta_range=beta_range,
-                gamma_range=gamma_range)
+    check_ranges(self, beta_range=beta_range, gamma_range=gamma_range)
 
   def _broadcast(self, v, rank):
     axis = self.axis % rank

@@ -14,6 +14,7 @@ import numpy as np
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
+from qkeras.qlayers import reject_foreign_quantizers
 from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QAveragePooling2D", "QGlobalAveragePooling2D"]
@@ -61,6 +62,7 @@ class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
   def __init__(self, pool_size=(2, 2), strides=None, padding="valid",
                data_format=None, average_quantizer=None, activation=None,
                **kwargs):
+    reject_foreign_quantizers("QAveragePooling2D", kwargs)
     super().__init__(pool_size=pool_size, strides=strides, padding=padding,
                      data_format=data_format, **kwargs)
     self._init_quantizers(average_quantizer, activation)
@@ -85,6 +87,7 @@ class QGlobalAveragePooling2D(_QPoolingMixin,
 
   def __init__(self, data_format=None, average_quantizer=None,
                activation=None, **kwargs):
+    reject_foreign_quantizers("QGlobalAveragePooling2D", kwargs)
     super().__init__(data_format=data_format, **kwargs)
     self._init_quantizers(average_quantizer, activation)
 

@@ -10,6 +10,7 @@ from qkeras.qlayers import _add_bias
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
+from qkeras.qlayers import reject_foreign_quantizers
 from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QSeparableConv2DTranspose"]
@@ -34,6 +35,7 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
                pointwise_kernel_quantizer=None, bias_quantizer=None,
                **kwargs):
     owner = f"QSeparableConv2DTranspose(name={kwargs.get('name')!r})"
+    reject_foreign_quantizers(owner, kwargs)
     dq = layer_quantizer(owner, "depthwise_kernel_quantizer",
                          depthwise_kernel_quantizer, True)
     pq = layer_quantizer(owner, "pointwise_kernel_quantizer",

@@ -1,0 +1,373 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""Train-step time of quantized models relative to the same float models.
+
+Models
+------
+``cnn`` (batch 64, input 32x32x3, 10 classes)::
+
+  QConv2D(32, 3)             -> QActivation("quantized_relu(4)")
+  QConv2D(64, 3, strides=2)  -> QActivation("quantized_relu(4)")
+  QConv2D(64, 3, strides=2)  -> QActivation("quantized_relu(4)")
+  Flatten -> QDense(10)
+
+with ``bias_quantizer=quantized_bits(4,0,1)`` and a 4-bit kernel quantizer.
+
+``mlp`` (the jet-tagging MLP, batch 1024)::
+
+  16 -> QDense(64) -> QActivation("quantized_relu(6)") -> QDense(32) -> ...
+     -> QDense(32) -> ... -> QDense(5)
+
+with ``bias_quantizer=quantized_bits(6,0,1)`` and a 6-bit kernel quantizer.
+
+Each is measured with two kernel quantizers (the ``weights`` column):
+
+* ``auto_po2``: ``quantized_bits(b,0,1)``. Like QKeras, the Q-layers switch a
+  kernel quantizer with ``alpha=None`` to ``alpha="auto_po2"``, i.e. a
+  per-channel power-of-two scale refined by 5 least-squares iterations in
+  every step (this is what a user who writes ``quantized_bits(4,0,1)`` gets);
+* ``alpha=1``: ``quantized_bits(b,0,1,alpha=1)``, plain fixed point.
+
+The float model is the same network with ``keras.layers.Conv2D`` /
+``keras.layers.Dense`` and ``keras.layers.Activation("relu")``. All models
+are compiled with ``Adam`` and ``CategoricalCrossentropy(from_logits=True)``,
+no metrics, once with ``jit_compile=False`` (``jit`` column ``no``: a
+TensorFlow graph) and once with ``jit_compile=True`` (``xla``).
+
+What is timed
+-------------
+One optimizer step, through Keras's own compiled train function: after
+``model.make_train_function()``, ``model.train_function([(x, y)])``. With a
+Python iterable (not a ``tf.data`` iterator) that function runs exactly one
+call of the ``tf.function`` wrapping ``train_step`` (forward, loss, gradient,
+Adam update, weight constraints, loss tracker) on the given tensors.
+``x`` and ``y`` are ``tf.Tensor`` s created once, so no host-to-tensor
+conversion is timed. ``model.train_on_batch(x, y)`` calls the same function
+but adds per-call Python work (data wrapping, ``reset_metrics``, converting
+the logs to Python floats); ``--method train_on_batch`` times that instead.
+Every step waits for its result by fetching the scalar loss
+(``logs["loss"].numpy()``); TensorFlow runs the step synchronously on CPU
+anyway.
+
+Method:
+
+1. The three models of one (network, jit) pair -- float, ``auto_po2``,
+   ``alpha=1`` -- are built with the same seed and compiled; each runs
+   ``--warmup`` steps (tracing, XLA compilation, allocator growth).
+2. ``--rounds`` rounds follow in one process. In each round every model
+   runs ``--steps`` consecutive steps, each timed alone; the order of the
+   three models rotates from round to round, so drift (thermal, other
+   processes) and order effects hit all of them alike.
+3. The table gives the median ms per step of the float model and of the
+   quantized model, ``ratio`` = quantized / float (medians over all rounds)
+   and ``spread``, the range (min-max) of the per-round ratios (median
+   quantized step / median float step in that round).
+
+Usage::
+
+  python benchmarks/bench_layers.py                  # full run
+  python benchmarks/bench_layers.py --quick          # smoke test (seconds)
+  python benchmarks/bench_layers.py --json out.json  # also write results
+
+The script only measures and prints; it asserts nothing about the timings.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+  sys.path.insert(0, _REPO_ROOT)
+
+import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from qkeras import QActivation  # pylint: disable=wrong-import-position
+from qkeras import QConv2D  # pylint: disable=wrong-import-position
+from qkeras import QDense  # pylint: disable=wrong-import-position
+from qkeras.quantizers import quantized_bits  # pylint: disable=wrong-import-position
+
+NETWORKS = ("cnn", "mlp")
+WEIGHTS = ("auto_po2", "alpha=1")
+JIT_MODES = ("no", "xla")
+
+# Per network: input shape, classes, default batch, weight bits, relu bits.
+SPECS = {
+    "cnn": {"input": (32, 32, 3), "classes": 10, "batch": 64, "bits": 4,
+            "relu_bits": 4},
+    "mlp": {"input": (16,), "classes": 5, "batch": 1024, "bits": 6,
+            "relu_bits": 6},
+}
+
+
+# --------------------------------------------------------------------------
+# Models.
+# --------------------------------------------------------------------------
+def _quantizer_args(bits, weights):
+  """Kernel/bias quantizer arguments for a Q-layer."""
+  if weights == "auto_po2":  # alpha=None; the layer makes it "auto_po2"
+    kernel = quantized_bits(bits, 0, 1)
+  elif weights == "alpha=1":
+    kernel = quantized_bits(bits, 0, 1, alpha=1)
+  else:
+    raise ValueError(weights)
+  return {"kernel_quantizer": kernel,
+          "bias_quantizer": quantized_bits(bits, 0, 1)}
+
+
+def build_cnn(weights=None):
+  """The CNN; ``weights`` None gives the float model."""
+  spec = SPECS["cnn"]
+  inputs = keras.Input(spec["input"])
+  x = inputs
+  for filters, strides in ((32, 1), (64, 2), (64, 2)):
+    if weights is None:
+      x = keras.layers.Conv2D(filters, 3, strides=strides)(x)
+      x = keras.layers.Activation("relu")(x)
+    else:
+      x = QConv2D(filters, 3, strides=strides,
+                  **_quantizer_args(spec["bits"], weights))(x)
+      x = QActivation(f"quantized_relu({spec['relu_bits']})")(x)
+  x = keras.layers.Flatten()(x)
+  if weights is None:
+    outputs = keras.layers.Dense(spec["classes"])(x)
+  else:
+    outputs = QDense(spec["classes"],
+                     **_quantizer_args(spec["bits"], weights))(x)
+  return keras.Model(inputs, outputs)
+
+
+def build_mlp(weights=None):
+  """The jet-tagging MLP 16-64-32-32-5; ``weights`` None gives float."""
+  spec = SPECS["mlp"]
+  inputs = keras.Input(spec["input"])
+  x = inputs
+  for units in (64, 32, 32):
+    if weights is None:
+      x = keras.layers.Dense(units)(x)
+      x = keras.layers.Activation("relu")(x)
+    else:
+      x = QDense(units, **_quantizer_args(spec["bits"], weights))(x)
+      x = QActivation(f"quantized_relu({spec['relu_bits']})")(x)
+  if weights is None:
+    outputs = keras.layers.Dense(spec["classes"])(x)
+  else:
+    outputs = QDense(spec["classes"],
+                     **_quantizer_args(spec["bits"], weights))(x)
+  return keras.Model(inputs, outputs)
+
+
+BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
+
+
+def make_model(network, weights, jit):
+  keras.utils.set_random_seed(0)
+  model = BUILDERS[network](weights)
+  model.compile(optimizer=keras.optimizers.Adam(),
+                loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                jit_compile=(jit == "xla"))
+  return model
+
+
+def make_batch(network, batch, seed=0):
+  """(x, y) as tf.Tensors: standard-normal inputs, one-hot labels."""
+  spec = SPECS[network]
+  rng = np.random.default_rng(seed)
+  x = rng.standard_normal((batch,) + spec["input"]).astype(np.float32)
+  labels = rng.integers(0, spec["classes"], size=batch)
+  y = np.eye(spec["classes"], dtype=np.float32)[labels]
+  return tf.constant(x), tf.constant(y)
+
+
+def kernel_quantizer_text(model):
+  """str() of the first kernel quantizer the layers actually use."""
+  for layer in model.layers:
+    quantizer = getattr(layer, "kernel_quantizer_internal", None)
+    if quantizer is not None:
+      return str(quantizer)
+  return "-"
+
+
+# --------------------------------------------------------------------------
+# Timing.
+# --------------------------------------------------------------------------
+def step_fn(model, x, y, method):
+  """A no-argument callable running one train step and waiting for it."""
+  if method == "train_function":
+    model.make_train_function()
+    train_function = model.train_function
+    data = [(x, y)]
+
+    def step():
+      logs = train_function(data)
+      logs["loss"].numpy()
+  elif method == "train_on_batch":
+    def step():
+      model.train_on_batch(x, y)  # returns Python floats: already waited
+  else:
+    raise ValueError(method)
+  return step
+
+
+def time_steps(step, n):
+  times = []
+  for _ in range(n):
+    start = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - start)
+  return times
+
+
+def compare(steps, rounds, steps_per_round, warmup):
+  """Alternating timing of ``steps`` (name -> callable); per-round times."""
+  names = list(steps)
+  for name in names:
+    time_steps(steps[name], warmup)
+  per_round = {name: [] for name in names}
+  for r in range(rounds):
+    order = names[r % len(names):] + names[:r % len(names)]
+    for name in order:
+      per_round[name].append(time_steps(steps[name], steps_per_round))
+  return per_round
+
+
+def bench(networks, jit_modes, weights_list, args):
+  results = []
+  for network in networks:
+    batch = args.batch.get(network, SPECS[network]["batch"])
+    x, y = make_batch(network, batch)
+    for jit in jit_modes:
+      models = {"float": make_model(network, None, jit)}
+      for weights in weights_list:
+        models[weights] = make_model(network, weights, jit)
+      steps = {name: step_fn(m, x, y, args.method)
+               for name, m in models.items()}
+      per_round = compare(steps, args.rounds, args.steps, args.warmup)
+      float_rounds = per_round["float"]
+      float_ms = 1e3 * statistics.median(sum(float_rounds, []))
+      for weights in weights_list:
+        q_rounds = per_round[weights]
+        quant_ms = 1e3 * statistics.median(sum(q_rounds, []))
+        round_ratios = [statistics.median(q) / statistics.median(f)
+                        for q, f in zip(q_rounds, float_rounds)]
+        results.append({
+            "network": network,
+            "batch": batch,
+            "weights": weights,
+            "kernel_quantizer": kernel_quantizer_text(models[weights]),
+            "jit": jit,
+            "float_ms": float_ms,
+            "quantized_ms": quant_ms,
+            "ratio": quant_ms / float_ms,
+            "round_ratio_min": min(round_ratios),
+            "round_ratio_max": max(round_ratios),
+        })
+        print_row(results[-1], flush=True)
+  return results
+
+
+def print_header():
+  print(f"{'network':<8}  {'batch':>5}  {'weights':<9}  {'jit':<3}  "
+        f"{'float_ms':>8}  {'quantized_ms':>12}  {'ratio':>6}  spread")
+
+
+def print_row(r, flush=False):
+  print(f"{r['network']:<8}  {r['batch']:>5}  {r['weights']:<9}  "
+        f"{r['jit']:<3}  {r['float_ms']:>8.2f}  {r['quantized_ms']:>12.2f}  "
+        f"{r['ratio']:>6.2f}  "
+        f"{r['round_ratio_min']:.2f}-{r['round_ratio_max']:.2f}", flush=flush)
+
+
+def machine_info():
+  return {
+      "python": platform.python_version(),
+      "platform": platform.platform(),
+      "cpu_count": os.cpu_count(),
+      "cpu_affinity": (len(os.sched_getaffinity(0))
+                       if hasattr(os, "sched_getaffinity") else None),
+      "tensorflow": tf.__version__,
+      "keras": keras.__version__,
+      "keras_backend": keras.backend.backend(),
+      "devices": [d.name for d in tf.config.list_logical_devices()],
+      "load_avg_1m": (round(os.getloadavg()[0], 2)
+                      if hasattr(os, "getloadavg") else None),
+  }
+
+
+def _split(text, allowed, option):
+  items = [s.strip() for s in text.split(",") if s.strip()]
+  bad = [s for s in items if s not in allowed]
+  if bad:
+    raise SystemExit(f"{option}: unknown {bad}; choose from {list(allowed)}")
+  return items
+
+
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--networks", default=",".join(NETWORKS),
+                 help="comma-separated subset of cnn,mlp")
+  p.add_argument("--jit", default=",".join(JIT_MODES),
+                 help="comma-separated subset of no,xla (jit_compile)")
+  p.add_argument("--weights", default=",".join(WEIGHTS),
+                 help="comma-separated subset of auto_po2,alpha=1")
+  p.add_argument("--rounds", type=int, default=None,
+                 help="alternating rounds per (network, jit) (default 15)")
+  p.add_argument("--steps", type=int, default=None,
+                 help="timed steps of each model per round (default 10)")
+  p.add_argument("--warmup", type=int, default=None,
+                 help="untimed steps of each model first (default 5)")
+  p.add_argument("--cnn-batch", type=int, default=None,
+                 help=f"CNN batch size (default {SPECS['cnn']['batch']})")
+  p.add_argument("--mlp-batch", type=int, default=None,
+                 help=f"MLP batch size (default {SPECS['mlp']['batch']})")
+  p.add_argument("--method", default="train_function",
+                 choices=("train_function", "train_on_batch"),
+                 help="what one timed step calls (default train_function)")
+  p.add_argument("--quick", action="store_true",
+                 help="few rounds and steps: smoke test")
+  p.add_argument("--json", metavar="PATH", help="also write results here")
+  args = p.parse_args(argv)
+  quick = {"rounds": 3, "steps": 2, "warmup": 2}
+  full = {"rounds": 15, "steps": 10, "warmup": 5}
+  for key, value in (quick if args.quick else full).items():
+    if getattr(args, key) is None:
+      setattr(args, key, value)
+  args.networks = _split(args.networks, NETWORKS, "--networks")
+  args.jit = _split(args.jit, JIT_MODES, "--jit")
+  args.weights = _split(args.weights, WEIGHTS, "--weights")
+  args.batch = {n: b for n, b in (("cnn", args.cnn_batch),
+                                  ("mlp", args.mlp_batch)) if b is not None}
+  return args
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  info = machine_info()
+  print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+  print(f"method: {args.method}, rounds={args.rounds}, "
+        f"steps/round={args.steps}, warmup={args.warmup}; "
+        f"ratio = quantized / float train-step time\n")
+  print_header()
+  results = bench(args.networks, args.jit, args.weights, args)
+  quantizers = sorted({(r["network"], r["weights"], r["kernel_quantizer"])
+                       for r in results})
+  print("\nkernel quantizers as used by the layers: " + "; ".join(
+      f"{n} {w}: {q}" for n, w, q in quantizers))
+
+  if args.json:
+    out = {k: v for k, v in vars(args).items()}
+    with open(args.json, "w") as f:
+      json.dump({"machine": info, "args": out, "layers": results}, f,
+                indent=2)
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+  main()
