@@ -1,0 +1,88 @@
+"""qkeras.qpooling: QAveragePooling2D and QGlobalAveragePooling2D."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from qkeras.qpooling import QAveragePooling2D, QGlobalAveragePooling2D
+from qkeras.quantizers import quantized_bits
+
+F32 = np.float32
+
+
+def test_average_pooling_reference_values():
+  # QKeras: 6x6 ones with row 0 zero, pool 3, quantized_bits(8,1,1):
+  # 1/9 quantizes to 0.109375, so a full window gives 9 * 0.109375.
+  x = np.ones((1, 6, 6, 1), F32)
+  x[:, 0] = 0
+  layer = QAveragePooling2D(pool_size=(3, 3),
+                            average_quantizer="quantized_bits(8,1,1)")
+  y = np.asarray(layer(x))[0, :, :, 0]
+  np.testing.assert_array_equal(y, [[0.65625, 0.65625],
+                                    [0.984375, 0.984375]])
+
+
+def test_average_pooling_formula_and_activation():
+  rng = np.random.RandomState(0)
+  x = (np.round(rng.normal(size=(2, 6, 6, 3)) * 16) / 16).astype(F32)
+  q = quantized_bits(6, 0, 1)
+  layer = QAveragePooling2D(pool_size=2, average_quantizer=q,
+                            activation="quantized_bits(8,2,1)")
+  pooled = keras.layers.AveragePooling2D(2)(x * 4.0)
+  expected = quantized_bits(8, 2, 1)(pooled * np.asarray(q(np.float32(0.25))))
+  np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(expected))
+  # Without a quantizer it is the plain average.
+  plain = QAveragePooling2D(pool_size=2)
+  np.testing.assert_array_equal(
+      np.asarray(plain(x)), np.asarray(keras.layers.AveragePooling2D(2)(x)))
+
+
+def test_global_average_pooling():
+  x = np.ones((2, 4, 4, 2), F32)
+  x[1] *= 2
+  layer = QGlobalAveragePooling2D(average_quantizer="quantized_bits(5,0,1)")
+  np.testing.assert_array_equal(np.asarray(layer(x)), [[1, 1], [2, 2]])
+  # With 4 bits 1/16 is a tie that rounds (half to even) to 0.
+  coarse = QGlobalAveragePooling2D(average_quantizer="quantized_bits(4,0,1)")
+  np.testing.assert_array_equal(np.asarray(coarse(x)), [[0, 0], [0, 0]])
+  assert layer.compute_pooling_area((None, 4, 4, 2)) == 16
+  keep = QGlobalAveragePooling2D(keepdims=True,
+                                 average_quantizer="quantized_bits(8,0,1)")
+  assert keep(x).shape == (2, 1, 1, 2)
+
+
+def test_config_round_trip_and_quantizers():
+  layer = QAveragePooling2D(pool_size=3, average_quantizer="quantized_bits(8,1,1)",
+                            activation="quantized_relu(4)", name="p")
+  config = layer.get_config()
+  json.dumps(config)
+  assert config["average_quantizer"]["class_name"] == "quantized_bits"
+  assert config["activation"]["class_name"] == "quantized_relu"
+  for key in ("pool_size", "strides", "padding", "data_format", "name"):
+    assert key in config
+  clone = QAveragePooling2D.from_config(config)
+  x = np.random.RandomState(1).normal(size=(1, 6, 6, 2)).astype(F32)
+  np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(layer(x)))
+  assert layer.get_quantization_config() == {
+      "average_quantizer": "quantized_bits(8,1,1)",
+      "activation": "quantized_relu(4,0)"}
+  assert len(layer.get_quantizers()) == 1
+  g = QGlobalAveragePooling2D(average_quantizer="quantized_bits(8,1,1)")
+  assert "keepdims" in g.get_config()
+  assert QAveragePooling2D.__module__ == "qkeras.qpooling"
+
+
+def test_channels_first():
+  keras.config.set_image_data_format("channels_first")
+  x = np.ones((1, 2, 4, 4), F32)
+  layer = QGlobalAveragePooling2D(average_quantizer="quantized_bits(5,0,1)")
+  np.testing.assert_array_equal(np.asarray(layer(x)), [[1, 1]])
+
+
+def test_bad_arguments():
+  with pytest.raises(ValueError, match="'average_quantizer'"):
+    QAveragePooling2D(average_quantizer="quantized_bits(8,1,1")
+  with pytest.raises(ValueError, match="'kernel_quantizer'.*not allowed"):
+    QGlobalAveragePooling2D(kernel_quantizer="binary")
