@@ -33,6 +33,7 @@ setuptools.setup(
         "keras>=3.0",
         "numpy>=1.24",
         "scipy>=1.10",
+        "scikit-learn>=1.2",  # the demo's offline data set (digits)
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],

@@ -1,20 +1,39 @@
 """The demo (README command 1) runs and shows every section."""
 
-import io
 import subprocess
 import sys
+
+import pytest
 
 from qkeras import demo
 
 
 def test_demo_main(capsys):
-  assert demo.main([]) == 0
+  assert demo.main(["--epochs", "1"]) == 0
   out = capsys.readouterr().out
   for heading in ("1. Quantizer transfer values", "2. Quantizing a 64x8",
-                  "3. Quantizer strings are parsed", "4. Keras serialization"):
+                  "3. Quantizer strings are parsed", "4. Keras serialization",
+                  "5. The QKeras README network"):
     assert heading in out
   assert "identical outputs = True" in out
   assert "ValueError: Cannot parse quantizer" in out
+  assert "identical predictions = True" in out
+  assert "first_conv2d            QConv2D  stochastic_ternary" in out
+
+
+@pytest.mark.slow
+def test_seed_network_qat_reaches_float_accuracy():
+  """The README network, quantized, trains like the float one on digits."""
+  data = demo.load_digits_data(seed=0)
+  float_acc = demo.train(demo.seed_network(quantized=False), data, 15)
+  q_acc = demo.train(demo.seed_network(quantized=True), data, 15)
+  assert float_acc > 0.93
+  assert q_acc > 0.93 and q_acc > float_acc - 0.03, (float_acc, q_acc)
+
+
+def test_bad_epochs():
+  with pytest.raises(SystemExit):
+    demo.main(["--epochs", "0"])
 
 
 def test_demo_help():

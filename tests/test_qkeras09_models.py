@@ -196,8 +196,13 @@ def test_every_layer_output(name):
   outputs = _predict(probe, data["x"])
   assert len(outputs) == len(entries)
   for entry, got in zip(entries, outputs):
-    np.testing.assert_array_equal(got, data[entry["output"]],
-                                  err_msg=entry["name"])
+    expected = data[entry["output"]]
+    if entry["eager_output"] and not np.array_equal(got, expected):
+      # Upstream's predict and eager values differ by 1 ulp here (README,
+      # "Oddities" 1: Grappler folds qpooling's ``avg*9*q(1/9)`` into
+      # ``avg*(9*q(1/9))`` in the graph). Either upstream value is exact.
+      expected = data[entry["eager_output"]]
+    np.testing.assert_array_equal(got, expected, err_msg=entry["name"])
   np.testing.assert_array_equal(outputs[-1], data["y"])
 
 
@@ -226,6 +231,12 @@ def _check_serialized(where, got, expected):
     assert got is None, (where, got)
     return
   if isinstance(expected, str):
+    if isinstance(got, dict) and got.get("class_name") == "function":
+      # Keras' legacy loader turns a string naming a custom *function*
+      # (here "hard_sigmoid": load_qmodel passes qkeras's functions as
+      # custom_objects) into that function before the layer sees it.
+      assert got["config"] in (expected, "qkeras>" + expected), (where, got)
+      return
     assert got == expected, (where, got)
     return
   assert isinstance(got, dict), (where, got)
