@@ -44,11 +44,17 @@ __all__ = [
 
 
 def _register(obj):
-  """Registers a quantizer class (or function) with Keras and QKeras."""
+  """Registers a quantizer class (or function) with Keras and QKeras.
+
+  Classes are also registered under their plain name, the name Keras-2 QKeras
+  files use. Functions are not: a plain "hard_sigmoid" must keep meaning
+  Keras's own function when Keras reads other files.
+  """
   keras.saving.register_keras_serializable(
       package="qkeras", name=obj.__name__)(obj)
   if isinstance(obj, type):
     quantizer_registry.register_quantizer(obj)
+    keras.saving.get_custom_objects().setdefault(obj.__name__, obj)
   return obj
 
 
