@@ -31,7 +31,11 @@ The float model is the same network with ``keras.layers.Conv2D`` /
 ``keras.layers.Dense`` and ``keras.layers.Activation("relu")``. All models
 are compiled with ``Adam`` and ``CategoricalCrossentropy(from_logits=True)``,
 no metrics, once with ``jit_compile=False`` (``jit`` column ``no``: a
-TensorFlow graph) and once with ``jit_compile=True`` (``xla``).
+TensorFlow graph) and once with ``jit_compile=True`` (``xla``). The
+quantized step thus includes everything QKeras adds to training: the weight
+quantizers, the quantized activations and the automatic ``Clip`` constraints
+that the Q-layers put on their kernels and biases (applied after each
+optimizer update).
 
 What is timed
 -------------
@@ -58,15 +62,24 @@ Method:
    three models rotates from round to round, so drift (thermal, other
    processes) and order effects hit all of them alike.
 3. The table gives the median ms per step of the float model and of the
-   quantized model, ``ratio`` = quantized / float (medians over all rounds)
-   and ``spread``, the range (min-max) of the per-round ratios (median
-   quantized step / median float step in that round).
+   quantized model over all rounds, ``ratio`` = quantized / float (ratio of
+   those medians) and ``spread``, the 10th-90th percentile range of the
+   per-round ratios (median quantized step / median float step in that
+   round): how stable the ratio is on this machine. The JSON output also
+   has the median, minimum and maximum of the per-round ratios and every
+   step time.
+
+TensorFlow picks its own thread pools (``--threads 0``, the default, what a
+user gets). ``--threads N`` sets the intra- and inter-op pools to N threads;
+``--threads 1`` is much less sensitive to other processes on a small,
+shared machine.
 
 Usage::
 
   python benchmarks/bench_layers.py                  # full run
-  python benchmarks/bench_layers.py --quick          # smoke test (seconds)
+  python benchmarks/bench_layers.py --quick          # smoke test (~30 s)
   python benchmarks/bench_layers.py --json out.json  # also write results
+  python benchmarks/bench_layers.py --threads 1      # one TF thread per pool
 
 The script only measures and prints; it asserts nothing about the timings.
 """
@@ -216,6 +229,13 @@ def step_fn(model, x, y, method):
   return step
 
 
+def percentile(sorted_values, q):
+  """Nearest-rank ``q``-th percentile of an already sorted list."""
+  k = max(0, min(len(sorted_values) - 1,
+                 int(round(q / 100 * (len(sorted_values) - 1)))))
+  return sorted_values[k]
+
+
 def time_steps(step, n):
   times = []
   for _ in range(n):
@@ -255,8 +275,8 @@ def bench(networks, jit_modes, weights_list, args):
       for weights in weights_list:
         q_rounds = per_round[weights]
         quant_ms = 1e3 * statistics.median(sum(q_rounds, []))
-        round_ratios = [statistics.median(q) / statistics.median(f)
-                        for q, f in zip(q_rounds, float_rounds)]
+        round_ratios = sorted(statistics.median(q) / statistics.median(f)
+                              for q, f in zip(q_rounds, float_rounds))
         results.append({
             "network": network,
             "batch": batch,
@@ -266,8 +286,13 @@ def bench(networks, jit_modes, weights_list, args):
             "float_ms": float_ms,
             "quantized_ms": quant_ms,
             "ratio": quant_ms / float_ms,
-            "round_ratio_min": min(round_ratios),
-            "round_ratio_max": max(round_ratios),
+            "round_ratio_p10": percentile(round_ratios, 10),
+            "round_ratio_p90": percentile(round_ratios, 90),
+            "round_ratio_median": statistics.median(round_ratios),
+            "round_ratio_min": round_ratios[0],
+            "round_ratio_max": round_ratios[-1],
+            "float_ms_per_step": [1e3 * t for t in sum(float_rounds, [])],
+            "quantized_ms_per_step": [1e3 * t for t in sum(q_rounds, [])],
         })
         print_row(results[-1], flush=True)
   return results
@@ -282,7 +307,7 @@ def print_row(r, flush=False):
   print(f"{r['network']:<8}  {r['batch']:>5}  {r['weights']:<9}  "
         f"{r['jit']:<3}  {r['float_ms']:>8.2f}  {r['quantized_ms']:>12.2f}  "
         f"{r['ratio']:>6.2f}  "
-        f"{r['round_ratio_min']:.2f}-{r['round_ratio_max']:.2f}", flush=flush)
+        f"{r['round_ratio_p10']:.2f}-{r['round_ratio_p90']:.2f}", flush=flush)
 
 
 def machine_info():
@@ -318,15 +343,18 @@ def parse_args(argv=None):
   p.add_argument("--weights", default=",".join(WEIGHTS),
                  help="comma-separated subset of auto_po2,alpha=1")
   p.add_argument("--rounds", type=int, default=None,
-                 help="alternating rounds per (network, jit) (default 15)")
+                 help="alternating rounds per (network, jit) (default 30)")
   p.add_argument("--steps", type=int, default=None,
-                 help="timed steps of each model per round (default 10)")
+                 help="timed steps of each model per round (default 5)")
   p.add_argument("--warmup", type=int, default=None,
                  help="untimed steps of each model first (default 5)")
   p.add_argument("--cnn-batch", type=int, default=None,
                  help=f"CNN batch size (default {SPECS['cnn']['batch']})")
   p.add_argument("--mlp-batch", type=int, default=None,
                  help=f"MLP batch size (default {SPECS['mlp']['batch']})")
+  p.add_argument("--threads", type=int, default=0,
+                 help="TensorFlow intra- and inter-op threads (default 0: "
+                      "TensorFlow's choice)")
   p.add_argument("--method", default="train_function",
                  choices=("train_function", "train_on_batch"),
                  help="what one timed step calls (default train_function)")
@@ -335,7 +363,7 @@ def parse_args(argv=None):
   p.add_argument("--json", metavar="PATH", help="also write results here")
   args = p.parse_args(argv)
   quick = {"rounds": 3, "steps": 2, "warmup": 2}
-  full = {"rounds": 15, "steps": 10, "warmup": 5}
+  full = {"rounds": 30, "steps": 5, "warmup": 5}
   for key, value in (quick if args.quick else full).items():
     if getattr(args, key) is None:
       setattr(args, key, value)
@@ -349,9 +377,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
   args = parse_args(argv)
+  if args.threads:
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
   info = machine_info()
   print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-  print(f"method: {args.method}, rounds={args.rounds}, "
+  print(f"method: {args.method}, threads={args.threads or 'default'}, "
+        f"rounds={args.rounds}, "
         f"steps/round={args.steps}, warmup={args.warmup}; "
         f"ratio = quantized / float train-step time\n")
   print_header()
@@ -360,6 +392,8 @@ def main(argv=None):
                        for r in results})
   print("\nkernel quantizers as used by the layers: " + "; ".join(
       f"{n} {w}: {q}" for n, w, q in quantizers))
+  if hasattr(os, "getloadavg"):
+    print(f"load average at the end (1 min): {os.getloadavg()[0]:.2f}")
 
   if args.json:
     out = {k: v for k, v in vars(args).items()}

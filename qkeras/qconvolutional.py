@@ -369,13 +369,27 @@ class _QSeparableMixin(QLayerMixin):
   _legacy_keys = ("groups", "kernel_initializer",
                   "kernel_regularizer", "kernel_constraint")
 
-  def _init_separable(self, owner, args, use_bias, depthwise_activation):
+  def _separable_init(self, owner, a, kwargs):
+    """The shared constructor; ``a`` holds the explicit arguments."""
+    reject_foreign_quantizers(owner, kwargs)
+    args = {k: a[k] for k in (
+        "depthwise_quantizer", "pointwise_quantizer", "bias_quantizer",
+        "depthwise_constraint", "depthwise_initializer",
+        "pointwise_constraint", "pointwise_initializer", "bias_constraint",
+        "bias_initializer")}
     raw, internal = prepare_weight_quantizers(
-        owner, args, ("depthwise", "pointwise", "bias"), use_bias)
-    return raw, internal, layer_quantizer(owner, "depthwise_activation",
-                                          depthwise_activation)
+        owner, args, ("depthwise", "pointwise", "bias"), a["use_bias"])
+    keras_args = {k: v for k, v in a.items()
+                  if k not in raw and k != "depthwise_activation"}
+    keras_args.update({k: v for k, v in args.items() if k not in raw})
+    keras_args["activation"] = layer_quantizer(owner, "activation",
+                                               a["activation"])
+    super(_QSeparableMixin, self).__init__(**keras_args, **kwargs)
+    self._set_quantizers(raw, internal)
+    self.depthwise_activation = layer_quantizer(
+        owner, "depthwise_activation", a["depthwise_activation"])
 
-  def _separable_call(self, inputs, training):
+  def call(self, inputs, training=None):
     depthwise = self._quantize("depthwise_quantizer", self.depthwise_kernel,
                                training)
     pointwise = self._quantize("pointwise_quantizer", self.pointwise_kernel,
@@ -397,7 +411,8 @@ class _QSeparableMixin(QLayerMixin):
       outputs = _add_bias(self, outputs, bias, self.rank, self.filters)
     return self._activate(outputs, training)
 
-  def _separable_config(self, config):
+  def get_config(self):
+    config = super().get_config()
     config.update(self._quantizer_config())
     activation = self.depthwise_activation
     config["depthwise_activation"] = (
@@ -407,21 +422,6 @@ class _QSeparableMixin(QLayerMixin):
 
   def get_prunable_weights(self):
     return [self.depthwise_kernel, self.pointwise_kernel]
-
-
-def _separable_args(depthwise_quantizer, pointwise_quantizer, bias_quantizer,
-                    depthwise_constraint, depthwise_initializer,
-                    pointwise_constraint, pointwise_initializer,
-                    bias_constraint, bias_initializer):
-  return dict(depthwise_quantizer=depthwise_quantizer,
-              pointwise_quantizer=pointwise_quantizer,
-              bias_quantizer=bias_quantizer,
-              depthwise_constraint=depthwise_constraint,
-              depthwise_initializer=depthwise_initializer,
-              pointwise_constraint=pointwise_constraint,
-              pointwise_initializer=pointwise_initializer,
-              bias_constraint=bias_constraint,
-              bias_initializer=bias_initializer)
 
 
 @register_layer
@@ -443,39 +443,10 @@ class QSeparableConv1D(_QSeparableMixin, keras.layers.SeparableConv1D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    owner = f"QSeparableConv1D(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    args = _separable_args(depthwise_quantizer, pointwise_quantizer,
-                           bias_quantizer, depthwise_constraint,
-                           depthwise_initializer, pointwise_constraint,
-                           pointwise_initializer, bias_constraint,
-                           bias_initializer)
-    raw, internal, dw_activation = self._init_separable(
-        owner, args, use_bias, depthwise_activation)
-    super().__init__(
-        filters=filters, kernel_size=kernel_size, strides=strides,
-        padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-        depth_multiplier=depth_multiplier,
-        activation=layer_quantizer(owner, "activation", activation),
-        use_bias=use_bias,
-        depthwise_initializer=args["depthwise_initializer"],
-        pointwise_initializer=args["pointwise_initializer"],
-        bias_initializer=args["bias_initializer"],
-        depthwise_regularizer=depthwise_regularizer,
-        pointwise_regularizer=pointwise_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        depthwise_constraint=args["depthwise_constraint"],
-        pointwise_constraint=args["pointwise_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
-    self.depthwise_activation = dw_activation
-
-  def call(self, inputs, training=None):
-    return self._separable_call(inputs, training)
-
-  def get_config(self):
-    return self._separable_config(super().get_config())
+    arguments = dict(locals())
+    del arguments["self"], arguments["kwargs"]
+    self._separable_init(f"QSeparableConv1D(name={kwargs.get('name')!r})", arguments,
+                         kwargs)
 
 
 @register_layer
@@ -498,39 +469,10 @@ class QSeparableConv2D(_QSeparableMixin, keras.layers.SeparableConv2D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    owner = f"QSeparableConv2D(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    args = _separable_args(depthwise_quantizer, pointwise_quantizer,
-                           bias_quantizer, depthwise_constraint,
-                           depthwise_initializer, pointwise_constraint,
-                           pointwise_initializer, bias_constraint,
-                           bias_initializer)
-    raw, internal, dw_activation = self._init_separable(
-        owner, args, use_bias, depthwise_activation)
-    super().__init__(
-        filters=filters, kernel_size=kernel_size, strides=strides,
-        padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-        depth_multiplier=depth_multiplier,
-        activation=layer_quantizer(owner, "activation", activation),
-        use_bias=use_bias,
-        depthwise_initializer=args["depthwise_initializer"],
-        pointwise_initializer=args["pointwise_initializer"],
-        bias_initializer=args["bias_initializer"],
-        depthwise_regularizer=depthwise_regularizer,
-        pointwise_regularizer=pointwise_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        depthwise_constraint=args["depthwise_constraint"],
-        pointwise_constraint=args["pointwise_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
-    self.depthwise_activation = dw_activation
-
-  def call(self, inputs, training=None):
-    return self._separable_call(inputs, training)
-
-  def get_config(self):
-    return self._separable_config(super().get_config())
+    arguments = dict(locals())
+    del arguments["self"], arguments["kwargs"]
+    self._separable_init(f"QSeparableConv2D(name={kwargs.get('name')!r})", arguments,
+                         kwargs)
 
 
 def QMobileNetSeparableConv2D(  # pylint: disable=invalid-name
