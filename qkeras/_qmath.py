@@ -175,20 +175,28 @@ def stochastic_round_po2(x, seed=None):
   return ops.where(y < val, left, right)
 
 
-def round_through(x, use_stochastic_rounding=False, precision=0.5,
-                  training=None, seed=None):
-  """Rounds ``x`` (half to even) with a straight-through gradient.
+def round_value(x, use_stochastic_rounding=False, precision=0.5,
+                training=None, seed=None):
+  """``round(x)`` (half to even), or in training a stochastic rounding.
 
-  With ``use_stochastic_rounding`` and ``training`` true, rounds randomly to a
-  multiple of ``precision`` instead (QKeras's default precision 0.5 is kept:
+  No gradient path: for values that only reach the output through a
+  straight-through estimator (``ste`` / ``mix_quantization_noise``).
+  With ``use_stochastic_rounding`` and ``training`` true, rounds randomly to
+  a multiple of ``precision`` (QKeras's default precision 0.5 is kept:
   callers that do not pass ``precision=1.0`` round to half integers).
   """
   if use_stochastic_rounding:
-    return select_training(
-        training,
-        lambda: ste(x, stochastic_round(x, precision, seed)),
-        lambda: ste(x, ops.round(x)))
-  return ste(x, ops.round(x))
+    return select_training(training,
+                           lambda: stochastic_round(x, precision, seed),
+                           lambda: ops.round(x))
+  return ops.round(x)
+
+
+def round_through(x, use_stochastic_rounding=False, precision=0.5,
+                  training=None, seed=None):
+  """``round_value`` with a straight-through gradient (identity)."""
+  return ste(x, round_value(x, use_stochastic_rounding, precision, training,
+                            seed))
 
 
 def sign_through(x):

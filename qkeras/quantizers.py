@@ -626,13 +626,19 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     return 2**self.bits - 1
 
   @staticmethod
-  def _auto_codes(x_n, s, half_levels):
-    v = ops.floor(ops.abs(x_n) / s + 0.5)
-    return ops.sign(x_n) * ops.where(v < half_levels, v, half_levels)
+  def _auto_codes(a, s, half_levels):
+    """``min(floor(a / s + 0.5), L/2)`` for ``a = |x_n|`` (half away from 0)."""
+    return ops.minimum(ops.floor(a / s + 0.5), half_levels)
 
   def _auto_quantize(self, x, m, m_i):
-    """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``."""
-    x_n = x / m_i
+    """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``.
+
+    The codes are computed on ``|x_n|`` and signed at the end: the
+    least-squares means of ``x_n * z`` and ``z * z`` are the same numbers.
+    """
+    unit = _qmath.is_python_number(m_i) and m_i == 1.0
+    x_n = x if unit else x / m_i
+    a = ops.abs(x_n)
     rank = len(x.shape)
     if rank == 0:
       axis = None
@@ -644,39 +650,42 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     half = levels / 2
     if self.freeze_scale:
       s = ops.convert_to_tensor(self.post_training_scale, x.dtype) / m
-      z = self._auto_codes(x_n, s, half)
+      z = self._auto_codes(a, s, half)
     else:
       # (max * 2) / levels, written as one division so that graph rewrites
       # cannot fold the constants into an inexact reciprocal.
-      s = ops.max(ops.abs(x_n), axis=axis, keepdims=True) / (levels / 2)
+      s = ops.max(a, axis=axis, keepdims=True) / (levels / 2)
       if self.alpha == "auto_po2":
         s = _qmath.round_to_po2(s)
         for _ in range(5):
-          z = self._auto_codes(x_n, s, half)
+          z = self._auto_codes(a, s, half)
           s = _qmath.least_squares_scale(
-              "auto_po2", x_n, z, self.scale_axis,
+              "auto_po2", a, z, self.scale_axis,
               elements_per_scale=self.elements_per_scale,
               min_po2_exponent=self.min_po2_exponent,
               max_po2_exponent=self.max_po2_exponent)
       else:
-        z = self._auto_codes(x_n, s, half)
+        z = self._auto_codes(a, s, half)
       self.scale = s * m
-    return (s * m) * (m_i * z / m)
+    return (s * m) * (m_i * (ops.sign(x_n) * z) / m)
 
   def _fixed_quantize(self, x, m, m_i, training):
     """The fixed-scale path (alpha None or numeric); returns ``xq``."""
     unsigned_bits = self.bits - int(self.keep_negative)
     if unsigned_bits > 0:
-      p = x * m / m_i
+      # m_i * clip(round(x * m / m_i), lo, m - 1) / m; the factors are powers
+      # of two, so grouping them saves passes without changing a bit.
       seed = self.seed_generator if self.use_stochastic_rounding else None
-      rounded = _qmath.round_through(p, self.use_stochastic_rounding, 1.0,
-                                     training, seed)
+      rounded = _qmath.round_value(x * (m / m_i), self.use_stochastic_rounding,
+                                   1.0, training, seed)
       lo = float(self.keep_negative) * (-m + float(self.symmetric))
-      xq = m_i * ops.clip(rounded, lo, m - 1.0) / m
+      xq = ops.clip(rounded, lo, m - 1.0) * (m_i / m)
     else:
       xq = _qmath.sign_nonzero(x)
     scale = 1.0 if self.alpha is None else self.alpha
     self.scale = scale
+    if self.alpha is None:
+      return xq
     return _as_scale(scale, x.dtype) * xq
 
   def call(self, x, training=None):
@@ -1337,18 +1346,19 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     m_i = _qmath.pow2(self.integer)
     m_f = m_i / m  # 2**(integer - non_sign_bits)
     relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
+    # x_u, the straight-through reference: relu clipped above. (QKeras's
+    # where(x <= c, relu(x), c) has the same value and gradient.)
     if self.is_quantized_clip:
-      x_u = ops.where(x <= m_i - m_f, relu(x), m_i - m_f)
+      x_u = ops.minimum(relu(x), m_i - m_f)
     elif self.relu_upper_bound is not None:
-      x_u = ops.where(x <= self.relu_upper_bound, relu(x),
-                      self.relu_upper_bound)
+      x_u = ops.minimum(relu(x), self.relu_upper_bound)
     else:
       x_u = relu(x)
     sr = self.use_stochastic_rounding
     seed = self.seed_generator if sr else None
 
     def rnd(v):
-      return _qmath.round_through(v, sr, 0.5, training, seed)
+      return _qmath.round_value(v, sr, 0.5, training, seed)
 
     if self.use_sigmoid:
       p = _internal_sigmoid(x / m_i) * m
@@ -1358,8 +1368,10 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
         xq = xq + m_i * slope * ops.clip(
             2.0 * (rnd(p * slope) * neg_factor) - 1.0, -1.0, 0.0)
     else:
-      p = x * m / m_i
-      xq = m_i * ops.clip(rnd(p) / m, 0.0, 1.0 - 1.0 / m)
+      # m_i * clip(round(x * m / m_i) / m, 0, 1 - 1/m), with the power-of-two
+      # factors grouped (bit-identical, fewer passes).
+      p = x * (m / m_i)
+      xq = ops.clip(rnd(p), 0.0, m - 1.0) * (m_i / m)
       if slope > 0:
         neg_factor = 1.0 / (slope * m)
         xq = xq + m_i * slope * ops.clip(rnd(p * slope) * neg_factor, -1.0,
