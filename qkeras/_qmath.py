@@ -114,6 +114,26 @@ def ste(x, xq):
   return _ste(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
 
 
+def ste_window(x, xq, low, high):
+  """Forward ``xq``; gradient 1 where ``low < x <= high``, else 0.
+
+  The straight-through estimator of ``min(relu(x), high)`` (``low = 0``)
+  without computing that reference in the forward pass.
+  """
+
+  @ops.custom_gradient
+  def window(x, xq):
+    def grad(*args, upstream=None):
+      if upstream is None:
+        (upstream,) = args
+      inside = ops.logical_and(x > low, x <= high)
+      return ops.where(inside, upstream, 0.0), _zero_grad(upstream)
+
+    return xq, grad
+
+  return window(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
+
+
 def mix_quantization_noise(x, xq, qnoise_factor=1.0, use_ste=True):
   """Blends the float value ``x`` and its quantization ``xq``.
 

@@ -1345,15 +1345,6 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     m = 2.0**non_sign_bits
     m_i = _qmath.pow2(self.integer)
     m_f = m_i / m  # 2**(integer - non_sign_bits)
-    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
-    # x_u, the straight-through reference: relu clipped above. (QKeras's
-    # where(x <= c, relu(x), c) has the same value and gradient.)
-    if self.is_quantized_clip:
-      x_u = ops.minimum(relu(x), m_i - m_f)
-    elif self.relu_upper_bound is not None:
-      x_u = ops.minimum(relu(x), self.relu_upper_bound)
-    else:
-      x_u = relu(x)
     sr = self.use_stochastic_rounding
     seed = self.seed_generator if sr else None
 
@@ -1374,10 +1365,24 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
       xq = ops.clip(rnd(p), 0.0, m - 1.0) * (m_i / m)
       if slope > 0:
         neg_factor = 1.0 / (slope * m)
-        xq = xq + m_i * slope * ops.clip(rnd(p * slope) * neg_factor, -1.0,
-                                         0.0)
+        xq = xq + m_i * slope * (
+            ops.clip(rnd(p * slope) * neg_factor, -1.0, 0.0))
     if self.relu_upper_bound and not self.is_quantized_clip:
       xq = ops.where(xq <= self.relu_upper_bound, xq, self.relu_upper_bound)
+    # The straight-through reference x_u is relu(x) clipped above at
+    # m_i - m_f (or relu_upper_bound); QKeras writes where(x <= c, relu(x), c).
+    if self.is_quantized_clip:
+      high = m_i - m_f
+    elif self.relu_upper_bound is not None:
+      high = self.relu_upper_bound
+    else:
+      high = float("inf")
+    q = self.qnoise_factor
+    if (not slope and self.use_ste and _qmath.is_python_number(q) and
+        float(q) == 1.0):
+      return _qmath.ste_window(x, xq, 0.0, high)
+    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
+    x_u = ops.minimum(relu(x), high)
     return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
                                          self.use_ste)
 

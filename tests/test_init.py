@@ -53,6 +53,13 @@ def test_star_import_names():
       "safe_eval", "Num", "Str", "IsNum", "IsBool", "IsNone", "Bool",
       "ListofNums", "IsListofNums", "GetArg", "GetParams", "BaseQuantizer",
       "quantizers", "quantizer_registry", "registry", "base_quantizer",
+      "QDense", "QActivation", "QAdaptiveActivation", "QInitializer", "Clip",
+      "QConv1D", "QConv2D", "QConv2DTranspose", "QDepthwiseConv2D",
+      "QSeparableConv1D", "QSeparableConv2D", "QMobileNetSeparableConv2D",
+      "QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose",
+      "QAveragePooling2D", "QGlobalAveragePooling2D", "QBatchNormalization",
+      "QScaleShift", "deconv_output_length", "qlayers", "qconvolutional",
+      "qpooling", "qnormalization", "qmac", "utils",
   }
   assert expected <= set(namespace)
   assert not {"tf", "np", "K", "keras"} & set(namespace)
@@ -70,7 +77,25 @@ def test_safe_eval_is_module_and_function():
 def test_upstream_module_paths():
   import importlib  # pylint: disable=g-import-not-at-top
   for name in ("quantizers", "base_quantizer", "quantizer_registry",
-               "registry", "safe_eval"):
+               "registry", "safe_eval", "qlayers", "qconvolutional",
+               "qpooling", "qnormalization", "qmac", "utils",
+               "qdepthwise_conv2d_transpose", "qseparable_conv2d_transpose"):
     importlib.import_module("qkeras." + name)
   assert qkeras.quantized_bits.__module__ == "qkeras.quantizers"
   assert qkeras.BaseQuantizer.__module__ == "qkeras.base_quantizer"
+  modules = {
+      "qkeras.qlayers": ["QDense", "QActivation", "QAdaptiveActivation",
+                         "QInitializer", "Clip"],
+      "qkeras.qconvolutional": ["QConv1D", "QConv2D", "QConv2DTranspose",
+                                "QDepthwiseConv2D", "QSeparableConv1D",
+                                "QSeparableConv2D",
+                                "QMobileNetSeparableConv2D"],
+      "qkeras.qdepthwise_conv2d_transpose": ["QDepthwiseConv2DTranspose"],
+      "qkeras.qseparable_conv2d_transpose": ["QSeparableConv2DTranspose"],
+      "qkeras.qpooling": ["QAveragePooling2D", "QGlobalAveragePooling2D"],
+      "qkeras.qnormalization": ["QBatchNormalization"],
+      "qkeras.qmac": ["QScaleShift"],
+  }
+  for module, names in modules.items():
+    for name in names:
+      assert getattr(qkeras, name).__module__ == module, name
