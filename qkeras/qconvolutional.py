@@ -189,13 +189,14 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
     self.kernel_range = kernel_range
     self.bias_range = bias_range
     self.mask = mask
+    if mask is not None:  # broadcast over input and output channels
+      self._kernel_mask = np.reshape(mask, mask.shape[:2] + (1, 1))
     check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
     if self.mask is not None:
-      mask = np.reshape(self.mask, self.mask.shape[:2] + (1, 1))
-      kernel = kernel * ops.convert_to_tensor(mask, kernel.dtype)
+      kernel = kernel * ops.cast(self._kernel_mask, kernel.dtype)
     outputs = self.convolution_op(inputs, kernel)
     return self._bias_and_activation(outputs, training)
 
