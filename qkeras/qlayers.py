@@ -553,16 +553,20 @@ class QAdaptiveActivation(keras.layers.Layer):
     self.integer_bits.assign(ops.reshape(bits, self.integer_bits.shape))
 
   def call(self, inputs, training=None):
+    """Quantizes with the current integer bits, then (in training) updates
+    the EMAs and the integer bits for the next call, as QKeras does."""
     training = bool(training) and self.trainable
     if training and self._estimate_step:
       self.step.assign_add(1)
     if training:
       quantize = ops.cast(self.step >= self.quantization_delay, "float32")
       self.quantizer.qnoise_factor.assign(quantize)
-      self._update_ema(inputs)
     else:
       self.quantizer.qnoise_factor.assign(1.0)
-    return self.quantizer(inputs)
+    outputs = self.quantizer(inputs)
+    if training:
+      self._update_ema(inputs)
+    return outputs
 
   def _update_ema(self, inputs):
     rank = len(inputs.shape)
@@ -586,7 +590,7 @@ class QAdaptiveActivation(keras.layers.Layer):
               if frozen else 1.0)
     decay = self.ema_decay
     for ema, new in ((self.ema_min, new_min), (self.ema_max, new_max)):
-      moved = ema * decay + new * (1.0 - decay)
+      moved = ema - (ema - new) * (1.0 - decay)  # TF's moving-average update
       ema.assign(update * moved + (1.0 - update) * ema)
     self._update_integer_bits()
 

@@ -295,9 +295,11 @@ class TestQAdaptiveActivation:
         np.array([ema_min], F32), np.array([ema_max], F32), 8, True, True))
     np.testing.assert_array_equal(np.asarray(layer.integer_bits),
                                   expected_bits)
-    # After the delay the output is quantized with those integer bits.
+    # The next call quantizes with those integer bits (the delay is over).
     integer = int(expected_bits[0])
-    np.testing.assert_array_equal(y, fixed(x, 8, integer))
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)),
+                                  fixed(x, 8, integer))
+    del y
 
   def test_float_output_during_delay_and_quantized_inference(self):
     layer = QAdaptiveActivation("quantized_relu", 4, current_step=None,
@@ -399,3 +401,25 @@ def test_apply_quantizer_helper():
   x = np.array([0.3], F32)
   assert np.asarray(qlayers.apply_quantizer(ops.relu, x)) == 0.3
   assert np.asarray(qlayers.apply_quantizer(binary(), x, training=False)) == 1
+
+
+def test_qadaptiveactivation_matches_qkeras09_sequences():
+  """Six training calls and one inference call, recorded from QKeras 0.9
+  (tests/fixtures/make_qkeras09_adaptive_fixtures.py)."""
+  data = np.load(os.path.join(ROOT, "tests", "data", "qkeras09_adaptive.npz"))
+  configs = json.loads(str(data["configs"]))
+  assert len(configs) == 5
+  for i, config in enumerate(configs):
+    with pytest.warns(UserWarning):
+      layer = QAdaptiveActivation(current_step=None, **config)
+    layer.build((None, 3))
+    for t in range(7):
+      y = np.asarray(layer(data[f"c{i}_x{t}"], training=t < 6))
+      np.testing.assert_array_equal(y, data[f"c{i}_y{t}"], err_msg=(i, t))
+      np.testing.assert_allclose(np.asarray(layer.ema_min),
+                                 data[f"c{i}_min{t}"], rtol=1e-6, atol=1e-7)
+      np.testing.assert_allclose(np.asarray(layer.ema_max),
+                                 data[f"c{i}_max{t}"], rtol=1e-6, atol=1e-7)
+      np.testing.assert_array_equal(
+          np.asarray(layer.integer_bits, F32).ravel(),
+          data[f"c{i}_int{t}"].ravel())
