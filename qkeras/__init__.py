@@ -17,6 +17,7 @@ from qkeras import qlayers
 from qkeras import qmac
 from qkeras import qnormalization
 from qkeras import qpooling
+from qkeras import qrecurrent
 from qkeras import qseparable_conv2d_transpose
 from qkeras import quantizer_registry
 from qkeras import quantizers
@@ -30,6 +31,7 @@ from qkeras.qlayers import *  # noqa: F401,F403
 from qkeras.qmac import *  # noqa: F401,F403
 from qkeras.qnormalization import *  # noqa: F401,F403
 from qkeras.qpooling import *  # noqa: F401,F403
+from qkeras.qrecurrent import *  # noqa: F401,F403
 from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose
 from qkeras.quantizers import *  # noqa: F401,F403
 from qkeras.registry import Registry

@@ -19,12 +19,14 @@ from qkeras import qlayers
 from qkeras import qmac
 from qkeras import qnormalization
 from qkeras import qpooling
+from qkeras import qrecurrent
 from qkeras import qseparable_conv2d_transpose
 
 __all__ = ["load_qmodel", "quantized_model_from_json"]
 
 _LAYER_MODULES = (qlayers, qconvolutional, qpooling, qnormalization, qmac,
-                  qdepthwise_conv2d_transpose, qseparable_conv2d_transpose)
+                  qrecurrent, qdepthwise_conv2d_transpose,
+                  qseparable_conv2d_transpose)
 
 
 def _add_supported_quantized_objects(custom_objects):
