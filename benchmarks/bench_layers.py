@@ -105,9 +105,10 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 from qkeras import QActivation  # pylint: disable=wrong-import-position
 from qkeras import QConv2D  # pylint: disable=wrong-import-position
 from qkeras import QDense  # pylint: disable=wrong-import-position
+from qkeras import QLSTM  # pylint: disable=wrong-import-position
 from qkeras.quantizers import quantized_bits  # pylint: disable=wrong-import-position
 
-NETWORKS = ("cnn", "mlp")
+NETWORKS = ("cnn", "mlp", "lstm")
 WEIGHTS = ("auto_po2", "alpha=1")
 JIT_MODES = ("no", "xla")
 
@@ -117,6 +118,8 @@ SPECS = {
             "relu_bits": 4},
     "mlp": {"input": (16,), "classes": 5, "batch": 1024, "bits": 6,
             "relu_bits": 6},
+    "lstm": {"input": (20, 8), "classes": 5, "batch": 256, "bits": 6,
+             "relu_bits": 6},
 }
 
 
@@ -177,7 +180,28 @@ def build_mlp(weights=None):
   return keras.Model(inputs, outputs)
 
 
-BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
+def build_lstm(weights=None):
+  """LSTM(32) over 20 steps of 8 features -> Dense(5); None gives float.
+
+  The quantized model is QLSTM with quantized kernel, recurrent kernel, bias
+  and state and QKeras's default activations (quantized_tanh, hard_sigmoid);
+  the float model is Keras's LSTM (tanh, sigmoid).
+  """
+  spec = SPECS["lstm"]
+  inputs = keras.Input(spec["input"])
+  if weights is None:
+    x = keras.layers.LSTM(32)(inputs)
+    outputs = keras.layers.Dense(spec["classes"])(x)
+  else:
+    args = _quantizer_args(spec["bits"], weights)
+    x = QLSTM(32, recurrent_quantizer=args["kernel_quantizer"],
+              state_quantizer=quantized_bits(8, 0, 1, alpha=1), **args)(inputs)
+    outputs = QDense(spec["classes"],
+                     **_quantizer_args(spec["bits"], weights))(x)
+  return keras.Model(inputs, outputs)
+
+
+BUILDERS = {"cnn": build_cnn, "mlp": build_mlp, "lstm": build_lstm}
 
 
 def make_model(network, weights, jit):
@@ -337,7 +361,7 @@ def _split(text, allowed, option):
 def parse_args(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--networks", default=",".join(NETWORKS),
-                 help="comma-separated subset of cnn,mlp")
+                 help="comma-separated subset of cnn,mlp,lstm")
   p.add_argument("--jit", default=",".join(JIT_MODES),
                  help="comma-separated subset of no,xla (jit_compile)")
   p.add_argument("--weights", default=",".join(WEIGHTS),
@@ -352,6 +376,8 @@ def parse_args(argv=None):
                  help=f"CNN batch size (default {SPECS['cnn']['batch']})")
   p.add_argument("--mlp-batch", type=int, default=None,
                  help=f"MLP batch size (default {SPECS['mlp']['batch']})")
+  p.add_argument("--lstm-batch", type=int, default=None,
+                 help=f"LSTM batch size (default {SPECS['lstm']['batch']})")
   p.add_argument("--threads", type=int, default=0,
                  help="TensorFlow intra- and inter-op threads (default 0: "
                       "TensorFlow's choice)")
@@ -371,7 +397,8 @@ def parse_args(argv=None):
   args.jit = _split(args.jit, JIT_MODES, "--jit")
   args.weights = _split(args.weights, WEIGHTS, "--weights")
   args.batch = {n: b for n, b in (("cnn", args.cnn_batch),
-                                  ("mlp", args.mlp_batch)) if b is not None}
+                                  ("mlp", args.mlp_batch),
+                                  ("lstm", args.lstm_batch)) if b is not None}
   return args
 
 

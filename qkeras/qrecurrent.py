@@ -59,7 +59,14 @@ class _QCellMixin(QLayerMixin):
     del self._pending_quantizers
 
   def _weights(self, training):
-    """The quantized kernel, recurrent kernel and bias (None without)."""
+    """The quantized kernel, recurrent kernel and bias (None without).
+
+    Inside a ``QSimpleRNN``/``QLSTM``/``QGRU`` call they are quantized once
+    per sequence (``_sequence_weights``), not in every time step.
+    """
+    cached = getattr(self, "_sequence_weights", None)
+    if cached is not None:
+      return cached
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
     recurrent = self._quantize("recurrent_quantizer", self.recurrent_kernel,
                                training)
@@ -295,8 +302,18 @@ class _QRNNBase(keras.layers.RNN):
     self.input_spec = keras.layers.InputSpec(ndim=3)
 
   def call(self, sequences, initial_state=None, mask=None, training=False):
-    return super().call(sequences, initial_state=initial_state, mask=mask,
-                        training=training)
+    # The weights do not change within a sequence: quantize them once, unless
+    # a stochastic quantizer should draw anew in every step of training.
+    stochastic = training and any(
+        getattr(q, "_may_be_stochastic", lambda: False)()
+        for q in self.cell.get_quantizers()[:3] if q is not None)
+    self.cell._sequence_weights = (None if stochastic else
+                                   self.cell._weights(training))
+    try:
+      return super().call(sequences, initial_state=initial_state, mask=mask,
+                          training=training)
+    finally:
+      self.cell._sequence_weights = None
 
   def get_quantizers(self):
     return self.cell.get_quantizers()
