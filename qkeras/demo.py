@@ -10,7 +10,8 @@ Runs offline (scikit-learn's bundled digits and generated data):
 4. a Keras serialization round trip;
 5. the QKeras README network, trained in float and quantized on the 8x8
    digits: both accuracies, a per-layer quantizer summary, and a ``.keras``
-   save/reload with bit-identical predictions.
+   save/reload with bit-identical predictions;
+6. a QLSTM sequence classifier on generated rising/falling sequences.
 
 The demo grows with the library (print_qstats, QTools energy and AutoQKeras
 come in later milestones).
@@ -188,6 +189,43 @@ def digits_demo(out, epochs, seed=0):
   return float_acc, q_acc
 
 
+def sequence_data(n=600, steps=12, seed=0):
+  """Noisy rising (label 1) or falling (label 0) sequences, ``(n, steps, 1)``."""
+  rng = np.random.RandomState(seed)
+  slope = rng.choice([-1.0, 1.0], size=n)
+  t = np.linspace(0.0, 1.0, steps)
+  x = slope[:, None] * t[None] + rng.normal(scale=0.3, size=(n, steps))
+  return x[..., None].astype(np.float32), (slope > 0).astype(np.float32)
+
+
+def qlstm_classifier(steps=12):
+  """QLSTM(8) with 4-bit weights and an 8-bit state -> QDense(1)."""
+  from qkeras import QDense, QLSTM  # pylint: disable=g-import-not-at-top
+  inputs = keras.Input((steps, 1))
+  x = QLSTM(8, kernel_quantizer="quantized_bits(4,0,1)",
+            recurrent_quantizer="quantized_bits(4,0,1)",
+            bias_quantizer="quantized_bits(4,0,1)",
+            state_quantizer="quantized_bits(8,0,1,alpha=1)")(inputs)
+  outputs = QDense(1, kernel_quantizer="quantized_bits(4,0,1)",
+                   activation="sigmoid")(x)
+  return keras.Model(inputs, outputs)
+
+
+def rnn_demo(out, epochs, seed=0):
+  print(f"6. A QLSTM sequence classifier on generated data ({epochs} "
+        "epochs)", file=out)
+  x, y = sequence_data(seed=seed)
+  keras.utils.set_random_seed(seed)
+  model = qlstm_classifier(x.shape[1])
+  model.compile(keras.optimizers.Adam(0.02), "binary_crossentropy",
+                metrics=["accuracy"])
+  model.fit(x[:500], y[:500], epochs=epochs, batch_size=50, verbose=0)
+  accuracy = model.evaluate(x[500:], y[500:], verbose=0)[1]
+  print(f"  test accuracy {accuracy:.4f} (rising vs falling)", file=out)
+  quantizer_summary(model, out)
+  return accuracy
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(
       prog="python -m qkeras.demo", description=__doc__.split("\n\n")[0])
@@ -208,6 +246,8 @@ def main(argv=None):
   serialization_demo(out)
   print(file=out)
   digits_demo(out, args.epochs, args.seed)
+  print(file=out)
+  rnn_demo(out, args.epochs, args.seed)
   return 0
 
 

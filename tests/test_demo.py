@@ -13,7 +13,7 @@ def test_demo_main(capsys):
   out = capsys.readouterr().out
   for heading in ("1. Quantizer transfer values", "2. Quantizing a 64x8",
                   "3. Quantizer strings are parsed", "4. Keras serialization",
-                  "5. The QKeras README network"):
+                  "5. The QKeras README network", "6. A QLSTM sequence"):
     assert heading in out
   assert "identical outputs = True" in out
   assert "ValueError: Cannot parse quantizer" in out

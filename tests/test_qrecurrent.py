@@ -270,28 +270,10 @@ def test_keras_file_round_trip_in_a_fresh_process(tmp_path):
 
 @pytest.mark.slow
 def test_qlstm_sequence_classifier_learns():
-  """A QLSTM tells rising from falling sequences (generated data)."""
-  rng = np.random.RandomState(0)
-  n, steps = 600, 12
-  slope = rng.choice([-1.0, 1.0], size=n)
-  t = np.linspace(0, 1, steps)
-  x = (slope[:, None] * t[None] + rng.normal(scale=0.3, size=(n, steps)))
-  x = x[..., None].astype(F32)
-  y = (slope > 0).astype(F32)
-  inp = keras.Input((steps, 1))
-  h = QLSTM(8, kernel_quantizer="quantized_bits(4,0,1)",
-            recurrent_quantizer="quantized_bits(4,0,1)",
-            bias_quantizer="quantized_bits(4,0,1)",
-            state_quantizer="quantized_bits(8,0,1,alpha=1)")(inp)
-  from qkeras.qlayers import QDense  # pylint: disable=g-import-not-at-top
-  out = QDense(1, kernel_quantizer="quantized_bits(4,0,1)",
-               activation="sigmoid")(h)
-  model = keras.Model(inp, out)
-  model.compile(keras.optimizers.Adam(0.02), "binary_crossentropy",
-                metrics=["accuracy"])
-  keras.utils.set_random_seed(0)
-  model.fit(x[:500], y[:500], epochs=15, batch_size=50, verbose=0)
-  assert model.evaluate(x[500:], y[500:], verbose=0)[1] > 0.9
+  """The demo's QLSTM tells rising from falling sequences."""
+  from qkeras import demo  # pylint: disable=g-import-not-at-top
+  import io  # pylint: disable=g-import-not-at-top
+  assert demo.rnn_demo(io.StringIO(), epochs=15) > 0.9
 
 
 @pytest.mark.parametrize("make,match", [
