@@ -49,6 +49,10 @@ _MODULES = {
     "QAveragePooling2D": "qkeras.qpooling",
     "QGlobalAveragePooling2D": "qkeras.qpooling",
     "QBatchNormalization": "qkeras.qnormalization",
+    "QSimpleRNN": "qkeras.qrecurrent",
+    "QLSTM": "qkeras.qrecurrent",
+    "QGRU": "qkeras.qrecurrent",
+    "QBidirectional": "qkeras.qrecurrent",
 }
 
 # Weight name (Keras-2 ``<layer>/<name>:0``) -> the quantizer applied to it.
@@ -61,7 +65,27 @@ _WEIGHT_QUANTIZERS = {
     "beta": "beta_quantizer_internal",
     "moving_mean": "mean_quantizer_internal",
     "moving_variance": "variance_quantizer_internal",
+    "recurrent_kernel": "recurrent_quantizer_internal",
 }
+
+_RECURRENT = {"QSimpleRNN", "QLSTM", "QGRU", "QBidirectional"}
+
+
+def _recurrent(name):
+  """True for models with a recurrent layer.
+
+  Their outputs are float arithmetic (``z*h + (1-z)*hh``, ``o*act(c)``) that
+  TensorFlow's graph rewrites may round differently by an ulp or two
+  (README "Oddities" 9): compared to within 4 ulps instead of exactly.
+  """
+  return any(e["class_name"] in _RECURRENT for e in INDEX[name]["layers"])
+
+
+def assert_output(name, got, expected, err_msg=""):
+  if _recurrent(name):
+    np.testing.assert_array_max_ulp(got, expected, maxulp=4)
+  else:
+    np.testing.assert_array_equal(got, expected, err_msg=err_msg)
 
 
 def _path(name, kind):
@@ -122,7 +146,7 @@ def _plain_name_quantizers(name):
 def test_load_qmodel_h5_predicts_y(name):
   data = _npz(name)
   model = _loaded(name)  # load_qmodel(<name>.h5, compile=False)
-  np.testing.assert_array_equal(_predict(model, data["x"]), data["y"])
+  assert_output(name, _predict(model, data["x"]), data["y"])
 
 
 def test_fixtures_cover_plain_name_quantizer_entries():
@@ -138,7 +162,7 @@ def test_fixtures_cover_plain_name_quantizer_entries():
 def test_plain_keras_load_model_h5_predicts_y(name):
   data = _npz(name)
   model = keras.models.load_model(_path(name, "h5"), compile=False)
-  np.testing.assert_array_equal(_predict(model, data["x"]), data["y"])
+  assert_output(name, _predict(model, data["x"]), data["y"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -147,7 +171,7 @@ def test_json_and_legacy_weights_predict_y(name):
   with open(_path(name, "json")) as f:
     model = quantized_model_from_json(f.read())
   model.load_weights(_path(name, "weights_h5"))
-  np.testing.assert_array_equal(_predict(model, data["x"]), data["y"])
+  assert_output(name, _predict(model, data["x"]), data["y"])
   for entry in _layer_entries(name):
     for got, key in zip(model.get_layer(entry["name"]).get_weights(),
                         entry["weights"]):
@@ -189,8 +213,8 @@ def test_every_layer_output(name):
       # "Oddities" 1: Grappler folds qpooling's ``avg*9*q(1/9)`` into
       # ``avg*(9*q(1/9))`` in the graph). Either upstream value is exact.
       expected = data[entry["eager_output"]]
-    np.testing.assert_array_equal(got, expected, err_msg=entry["name"])
-  np.testing.assert_array_equal(outputs[-1], data["y"])
+    assert_output(name, got, expected, err_msg=entry["name"])
+  assert_output(name, outputs[-1], data["y"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -293,7 +317,15 @@ def test_quantized_weights(name):
     assert len(quantizers) >= len(entry["weights"]), entry["name"]
     for wname, wkey, qkey in zip(entry["weight_names"], entry["weights"],
                                  entry["quantized_weights"]):
-      quantizer = getattr(layer, _WEIGHT_QUANTIZERS[_short_weight_name(wname)])
+      owner = layer
+      if entry["class_name"] == "QBidirectional":
+        if "backward" in wname:
+          # Upstream zipped the 8 quantizers of both directions with the 6
+          # weights, so it quantized the backward weights with the wrong
+          # quantizers (README "Oddities"); nothing to compare.
+          continue
+        owner = layer.forward_layer
+      quantizer = getattr(owner, _WEIGHT_QUANTIZERS[_short_weight_name(wname)])
       assert any(quantizer is q for q in quantizers), (entry["name"], wname)
       if quantizer is None:
         expected = data[wkey]
@@ -361,4 +393,4 @@ def keras_reloads(tmp_path_factory):
 def test_keras_resave_reload_in_fresh_process(name, keras_reloads):  # pylint: disable=redefined-outer-name
   result = keras_reloads[name]
   assert not isinstance(result, str), result
-  np.testing.assert_array_equal(result, _npz(name)["y"])
+  assert_output(name, result, _npz(name)["y"])
