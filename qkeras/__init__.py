@@ -11,6 +11,10 @@ import sys as _sys
 import types as _types
 
 from qkeras import base_quantizer
+from qkeras import bn_folding_utils
+from qkeras import qconv2d_batchnorm
+from qkeras import qdense_batchnorm
+from qkeras import qdepthwiseconv2d_batchnorm
 from qkeras import qconvolutional
 from qkeras import qdepthwise_conv2d_transpose
 from qkeras import qlayers
@@ -25,7 +29,11 @@ from qkeras import registry
 from qkeras import safe_eval as _safe_eval_module
 from qkeras import utils
 from qkeras.base_quantizer import BaseQuantizer
+from qkeras.bn_folding_utils import unfold_model
+from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
 from qkeras.qconvolutional import *  # noqa: F401,F403
+from qkeras.qdense_batchnorm import QDenseBatchnorm
+from qkeras.qdepthwiseconv2d_batchnorm import QDepthwiseConv2DBatchnorm
 from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
 from qkeras.qlayers import *  # noqa: F401,F403
 from qkeras.qmac import *  # noqa: F401,F403

@@ -17,16 +17,23 @@ from qkeras import qconvolutional
 from qkeras import qdepthwise_conv2d_transpose
 from qkeras import qlayers
 from qkeras import qmac
+from qkeras import bn_folding_utils
+from qkeras import qconv2d_batchnorm
+from qkeras import qdense_batchnorm
+from qkeras import qdepthwiseconv2d_batchnorm
+from qkeras.bn_folding_utils import unfold_model
 from qkeras import qnormalization
 from qkeras import qpooling
 from qkeras import qrecurrent
 from qkeras import qseparable_conv2d_transpose
 
-__all__ = ["load_qmodel", "quantized_model_from_json"]
+__all__ = ["load_qmodel", "quantized_model_from_json",
+           "convert_to_folded_model", "unfold_model"]
 
 _LAYER_MODULES = (qlayers, qconvolutional, qpooling, qnormalization, qmac,
                   qrecurrent, qdepthwise_conv2d_transpose,
-                  qseparable_conv2d_transpose)
+                  qseparable_conv2d_transpose, qconv2d_batchnorm,
+                  qdepthwiseconv2d_batchnorm, qdense_batchnorm)
 
 
 def _add_supported_quantized_objects(custom_objects):
@@ -79,3 +86,59 @@ def quantized_model_from_json(json_string, custom_objects=None):
     from keras.src.legacy.saving import saving_utils  # pylint: disable=g-import-not-at-top
     return saving_utils.model_from_config(config, custom_objects=objects)
   return keras.models.model_from_json(json_string, custom_objects=objects)
+
+
+_FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+
+
+def _functional(model):
+  """A functional view of ``model`` (Sequential models included)."""
+  if isinstance(model, keras.Sequential):
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+  return model
+
+
+def _consumers(model):
+  """Layer -> the layers of ``model`` that take its output."""
+  consumers = {id(layer): [] for layer in model.layers}
+  for layer in model.layers:
+    for node in layer._inbound_nodes:  # pylint: disable=protected-access
+      for parent in node.parent_nodes:
+        if id(parent.operation) in consumers:
+          consumers[id(parent.operation)].append(layer)
+  return consumers
+
+
+def convert_to_folded_model(model):
+  """Removes the batch norms that follow a convolution, for folding.
+
+  Finds every float ``Conv2D`` / ``DepthwiseConv2D`` (exactly those classes)
+  whose output goes to a single ``BatchNormalization`` and returns
+  ``(new_model, layers_to_fold)``: a copy of the model without those batch
+  norms (the convolution feeds the batch norm's consumers directly) and the
+  names of the convolutions. ``model_quantize(..., enable_bn_folding=True)``
+  turns them into ``QConv2DBatchnorm`` / ``QDepthwiseConv2DBatchnorm``. The
+  original model is not changed.
+  """
+  model = _functional(model)
+  consumers = _consumers(model)
+  layers_to_fold, skipped_bn = [], set()
+  for layer in model.layers:
+    followers = consumers[id(layer)]
+    if (type(layer) in _FOLDABLE and len(followers) == 1 and
+        isinstance(followers[0], keras.layers.BatchNormalization)):
+      layers_to_fold.append(layer.name)
+      skipped_bn.add(followers[0].name)
+
+  def call(layer, *args, **kwargs):
+    if layer.name in skipped_bn:
+      return args[0]
+    return layer(*args, **kwargs)
+
+  new_model = keras.models.clone_model(
+      model, clone_function=lambda l: l.__class__.from_config(l.get_config()),
+      call_function=call)
+  for layer in model.layers:
+    if layer.name not in skipped_bn and layer.weights:
+      new_model.get_layer(layer.name).set_weights(layer.get_weights())
+  return new_model, layers_to_fold

@@ -1,0 +1,78 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``QConv2DBatchnorm``: ``QConv2D`` with a batch normalization folded into
+its quantized kernel and bias (see ``qkeras._bn_fold``)."""
+
+from keras import ops
+
+from qkeras._bn_fold import BatchnormFoldMixin
+from qkeras._bn_fold import check_folding_args
+from qkeras._bn_fold import split_bn_args
+from qkeras.qconvolutional import QConv2D
+from qkeras.qlayers import register_layer
+
+__all__ = ["QConv2DBatchnorm"]
+
+
+@register_layer
+class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
+  """``QConv2D`` followed by a folded ``BatchNormalization``.
+
+  The weights are ``kernel``, ``bias`` (with ``use_bias``), the batch norm's
+  ``gamma``, ``beta``, ``moving_mean``, ``moving_variance`` and a step
+  counter ``iteration``. ``get_folded_weights()`` returns the float folded
+  kernel and bias that a plain ``QConv2D`` uses after ``unfold_model``.
+  """
+
+  _kernel_quantizer_name = "kernel_quantizer"
+
+  def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+               data_format="channels_last", dilation_rate=(1, 1),
+               activation=None, use_bias=True,
+               kernel_initializer="he_normal", bias_initializer="zeros",
+               kernel_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None, kernel_constraint=None,
+               bias_constraint=None, kernel_quantizer=None,
+               bias_quantizer=None, axis=-1, momentum=0.99, epsilon=0.001,
+               center=True, scale=True, beta_initializer="zeros",
+               gamma_initializer="ones", moving_mean_initializer="zeros",
+               moving_variance_initializer="ones", beta_regularizer=None,
+               gamma_regularizer=None, beta_constraint=None,
+               gamma_constraint=None, renorm=False, renorm_clipping=None,
+               renorm_momentum=0.99, fused=None, trainable=True,
+               virtual_batch_size=None, adjustment=None,
+               ema_freeze_delay=None, folding_mode="ema_stats_folding",
+               **kwargs):
+    owner = f"QConv2DBatchnorm(name={kwargs.get('name')!r})"
+    check_folding_args(owner, ema_freeze_delay, folding_mode)
+    args = {k: v for k, v in locals().items()
+            if k not in ("self", "kwargs", "__class__", "owner",
+                         "ema_freeze_delay", "folding_mode")}
+    bn_args = split_bn_args(owner, args)
+    super().__init__(**args, **kwargs)
+    self._init_folding(bn_args, ema_freeze_delay, folding_mode)
+
+  def build(self, input_shape):
+    super().build(input_shape)
+    self._build_folding(self.compute_output_shape(input_shape))
+
+  def _kernel_variable(self):
+    return self.kernel
+
+  def _linear(self, inputs, kernel):
+    if self.mask is not None:
+      kernel = kernel * ops.cast(self._kernel_mask, kernel.dtype)
+    return self.convolution_op(inputs, kernel)
+
+  def _fold_kernel(self, inv):
+    return inv * self.kernel
+
+  def _per_channel(self, v):
+    if self.data_format == "channels_first":
+      return ops.reshape(v, (1, -1, 1, 1))
+    return v
+
+  def call(self, inputs, training=None):
+    return self._folded_call(inputs, training)
+
+  def get_config(self):
+    return self._folding_config(super().get_config())

@@ -1,0 +1,84 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``QDepthwiseConv2DBatchnorm``: ``QDepthwiseConv2D`` with a folded batch
+normalization (see ``qkeras._bn_fold``)."""
+
+from keras import ops
+
+from qkeras._bn_fold import BatchnormFoldMixin
+from qkeras._bn_fold import check_folding_args
+from qkeras._bn_fold import split_bn_args
+from qkeras.qconvolutional import QDepthwiseConv2D
+from qkeras.qlayers import register_layer
+
+__all__ = ["QDepthwiseConv2DBatchnorm"]
+
+
+@register_layer
+class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
+  """``QDepthwiseConv2D`` followed by a folded ``BatchNormalization``.
+
+  ``inv`` (one value per output channel) is reshaped to
+  ``(channels, depth_multiplier)`` to scale the depthwise kernel.
+  """
+
+  _kernel_quantizer_name = "depthwise_quantizer"
+
+  def __init__(self, kernel_size, strides=(1, 1), padding="VALID",
+               depth_multiplier=1, data_format=None, activation=None,
+               use_bias=True, depthwise_initializer="he_normal",
+               bias_initializer="zeros", depthwise_regularizer=None,
+               bias_regularizer=None, activity_regularizer=None,
+               depthwise_constraint=None, bias_constraint=None,
+               dilation_rate=(1, 1), depthwise_quantizer=None,
+               bias_quantizer=None, depthwise_range=None, bias_range=None,
+               axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True,
+               beta_initializer="zeros", gamma_initializer="ones",
+               moving_mean_initializer="zeros",
+               moving_variance_initializer="ones", beta_regularizer=None,
+               gamma_regularizer=None, beta_constraint=None,
+               gamma_constraint=None, renorm=False, renorm_clipping=None,
+               renorm_momentum=0.99, fused=None, trainable=True,
+               virtual_batch_size=None, adjustment=None,
+               ema_freeze_delay=None, folding_mode="ema_stats_folding",
+               **kwargs):
+    owner = f"QDepthwiseConv2DBatchnorm(name={kwargs.get('name')!r})"
+    check_folding_args(owner, ema_freeze_delay, folding_mode)
+    args = {k: v for k, v in locals().items()
+            if k not in ("self", "kwargs", "__class__", "owner",
+                         "ema_freeze_delay", "folding_mode")}
+    bn_args = split_bn_args(owner, args)
+    super().__init__(**args, **kwargs)
+    self._init_folding(bn_args, ema_freeze_delay, folding_mode)
+
+  def build(self, input_shape):
+    super().build(input_shape)
+    self._build_folding(self.compute_output_shape(input_shape))
+
+  def _kernel_variable(self):
+    return self.depthwise_kernel
+
+  def _linear(self, inputs, kernel):
+    return ops.depthwise_conv(inputs, kernel, strides=self.strides,
+                              padding=self.padding,
+                              dilation_rate=self.dilation_rate,
+                              data_format=self.data_format)
+
+  def _fold_kernel(self, inv):
+    shape = tuple(self.depthwise_kernel.shape[2:])
+    return ops.reshape(inv, shape) * self.depthwise_kernel
+
+  def _per_channel(self, v):
+    if self.data_format == "channels_first":
+      return ops.reshape(v, (1, -1, 1, 1))
+    return v
+
+  def call(self, inputs, training=None):
+    return self._folded_call(inputs, training)
+
+  def get_config(self):
+    return self._folding_config(super().get_config())
+
+  def get_quantization_config(self):
+    config = super().get_quantization_config()
+    config["depthwise_quantizer"] = config.pop("depthwise_quantizer_internal")
+    return config
