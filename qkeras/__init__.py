@@ -20,6 +20,7 @@ from qkeras import qdepthwise_conv2d_transpose
 from qkeras import qlayers
 from qkeras import qmac
 from qkeras import qnormalization
+from qkeras import qoctave
 from qkeras import qpooling
 from qkeras import qrecurrent
 from qkeras import qseparable_conv2d_transpose
@@ -38,6 +39,7 @@ from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
 from qkeras.qlayers import *  # noqa: F401,F403
 from qkeras.qmac import *  # noqa: F401,F403
 from qkeras.qnormalization import *  # noqa: F401,F403
+from qkeras.qoctave import *  # noqa: F401,F403
 from qkeras.qpooling import *  # noqa: F401,F403
 from qkeras.qrecurrent import *  # noqa: F401,F403
 from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose

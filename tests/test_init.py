@@ -95,6 +95,14 @@ def test_upstream_module_paths():
       "qkeras.qpooling": ["QAveragePooling2D", "QGlobalAveragePooling2D"],
       "qkeras.qnormalization": ["QBatchNormalization"],
       "qkeras.qmac": ["QScaleShift"],
+      "qkeras.qrecurrent": ["QSimpleRNN", "QSimpleRNNCell", "QLSTM",
+                            "QLSTMCell", "QGRU", "QGRUCell", "QBidirectional"],
+      "qkeras.qconv2d_batchnorm": ["QConv2DBatchnorm"],
+      "qkeras.qdepthwiseconv2d_batchnorm": ["QDepthwiseConv2DBatchnorm"],
+      "qkeras.qdense_batchnorm": ["QDenseBatchnorm"],
+      "qkeras.qoctave": ["QOctaveConv2D", "OctaveConv2D",
+                         "GetActivationSuffix"],
+      "qkeras.bn_folding_utils": ["unfold_model"],
   }
   for module, names in modules.items():
     for name in names:
