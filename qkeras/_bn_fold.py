@@ -74,6 +74,22 @@ class BatchnormFoldMixin:
   ``_per_channel(v)`` (``v`` shaped to broadcast over the output channels).
   """
 
+  def build(self, input_shape):
+    super().build(input_shape)
+    self._build_folding(self.compute_output_shape(input_shape))
+
+  def call(self, inputs, training=None):
+    return self._folded_call(inputs, training)
+
+  def get_config(self):
+    return self._folding_config(super().get_config())
+
+  def _per_channel(self, v):
+    """``v`` (one value per output channel) shaped to broadcast."""
+    if getattr(self, "data_format", None) == "channels_first":
+      return ops.reshape(v, (1, -1, 1, 1))
+    return v
+
   def _init_folding(self, bn_args, ema_freeze_delay, folding_mode):
     self.batchnorm = keras.layers.BatchNormalization(**bn_args)
     self.ema_freeze_delay = ema_freeze_delay

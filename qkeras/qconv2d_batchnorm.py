@@ -51,10 +51,6 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
     super().__init__(**args, **kwargs)
     self._init_folding(bn_args, ema_freeze_delay, folding_mode)
 
-  def build(self, input_shape):
-    super().build(input_shape)
-    self._build_folding(self.compute_output_shape(input_shape))
-
   def _kernel_variable(self):
     return self.kernel
 
@@ -65,14 +61,3 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
 
   def _fold_kernel(self, inv):
     return inv * self.kernel
-
-  def _per_channel(self, v):
-    if self.data_format == "channels_first":
-      return ops.reshape(v, (1, -1, 1, 1))
-    return v
-
-  def call(self, inputs, training=None):
-    return self._folded_call(inputs, training)
-
-  def get_config(self):
-    return self._folding_config(super().get_config())

@@ -41,10 +41,6 @@ class QDenseBatchnorm(BatchnormFoldMixin, QDense):
     super().__init__(**args, **kwargs)
     self._init_folding(bn_args, ema_freeze_delay, folding_mode)
 
-  def build(self, input_shape):
-    super().build(input_shape)
-    self._build_folding(self.compute_output_shape(input_shape))
-
   def _kernel_variable(self):
     return self.kernel
 
@@ -53,12 +49,3 @@ class QDenseBatchnorm(BatchnormFoldMixin, QDense):
 
   def _fold_kernel(self, inv):
     return inv * self.kernel
-
-  def _per_channel(self, v):
-    return v
-
-  def call(self, inputs, training=None):
-    return self._folded_call(inputs, training)
-
-  def get_config(self):
-    return self._folding_config(super().get_config())

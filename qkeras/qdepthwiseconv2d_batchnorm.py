@@ -50,10 +50,6 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
     super().__init__(**args, **kwargs)
     self._init_folding(bn_args, ema_freeze_delay, folding_mode)
 
-  def build(self, input_shape):
-    super().build(input_shape)
-    self._build_folding(self.compute_output_shape(input_shape))
-
   def _kernel_variable(self):
     return self.depthwise_kernel
 
@@ -67,16 +63,6 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
     shape = tuple(self.depthwise_kernel.shape[2:])
     return ops.reshape(inv, shape) * self.depthwise_kernel
 
-  def _per_channel(self, v):
-    if self.data_format == "channels_first":
-      return ops.reshape(v, (1, -1, 1, 1))
-    return v
-
-  def call(self, inputs, training=None):
-    return self._folded_call(inputs, training)
-
-  def get_config(self):
-    return self._folding_config(super().get_config())
 
   def get_quantization_config(self):
     config = super().get_quantization_config()

@@ -3,12 +3,11 @@ QDenseBatchnorm, qkeras.bn_folding_utils and utils.convert_to_folded_model."""
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
+from fresh_process import predict_in_fresh_process
 
 from qkeras.bn_folding_utils import convert_folded_layer_to_unfolded
 from qkeras.bn_folding_utils import unfold_model
@@ -154,18 +153,10 @@ def test_config_round_trip_and_keras_file(tmp_path):
   assert clone.folding_mode == "ema_stats_folding"
   x = np.random.RandomState(7).normal(size=(2, 6, 6, 3)).astype(F32)
   expected = model.predict(x, verbose=0)
-  path = str(tmp_path / "f.keras")
+  path = tmp_path / "f.keras"
   model.save(path)
-  np.save(tmp_path / "x.npy", x)
-  script = (
-      "import numpy as np, keras, qkeras\n"
-      f"m = keras.models.load_model({path!r})\n"
-      f"np.save({str(tmp_path / 'y.npy')!r}, "
-      f"m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n")
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                 capture_output=True)
-  np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+  y, _ = predict_in_fresh_process(path, x, tmp_path)
+  np.testing.assert_array_equal(y, expected)
 
 
 def test_convert_folded_layer_to_unfolded():

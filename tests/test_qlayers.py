@@ -3,13 +3,12 @@ QInitializer and the shared quantizer machinery."""
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 from keras import ops
 import numpy as np
 import pytest
+from fresh_process import predict_in_fresh_process
 import tensorflow as tf
 
 import qkeras
@@ -345,19 +344,10 @@ def test_keras_file_round_trip_in_a_fresh_process(tmp_path):
                      for w in model.get_weights()])
   x = rng.normal(size=(16, 8)).astype(F32) * 2
   expected = model.predict(x, verbose=0)
-  path = str(tmp_path / "m.keras")
+  path = tmp_path / "m.keras"
   model.save(path)
-  np.save(tmp_path / "x.npy", x)
-  script = (
-      "import sys, numpy as np, keras, qkeras\n"
-      f"m = keras.models.load_model({path!r}, safe_mode=True)\n"
-      f"np.save({str(tmp_path / 'y.npy')!r}, "
-      f"m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n"
-      "print(sorted(w.path for w in m.weights))\n")
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                       capture_output=True, text=True).stdout
-  np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+  y, out = predict_in_fresh_process(path, x, tmp_path)
+  np.testing.assert_array_equal(y, expected)
   assert "['d1/bias', 'd1/kernel', 'd2/bias', 'd2/kernel']" in out
 
 

@@ -3,20 +3,17 @@ QBidirectional. Outputs are checked against the recurrences written out with
 the quantized weights."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
+from fresh_process import predict_in_fresh_process
 
 from qkeras import quantizers as Q
 from qkeras.qrecurrent import (QBidirectional, QGRU, QGRUCell, QLSTM,
                                QLSTMCell, QSimpleRNN, QSimpleRNNCell)
 
 F32 = np.float32
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QK = "quantized_bits(4,0,1,alpha=1)"
 QS = "quantized_bits(6,1,1,alpha=1)"
 
@@ -254,18 +251,10 @@ def test_keras_file_round_trip_in_a_fresh_process(tmp_path):
   _set_random(model, 7)
   data = _x((4, 5, 2))
   expected = model.predict(data, verbose=0)
-  path = str(tmp_path / "rnn.keras")
+  path = tmp_path / "rnn.keras"
   model.save(path)
-  np.save(tmp_path / "x.npy", data)
-  script = (
-      "import numpy as np, keras, qkeras\n"
-      f"m = keras.models.load_model({path!r}, safe_mode=True)\n"
-      f"np.save({str(tmp_path / 'y.npy')!r}, "
-      f"m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n")
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  subprocess.run([sys.executable, "-c", script], env=env, check=True,
-                 capture_output=True, text=True)
-  np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+  y, _ = predict_in_fresh_process(path, data, tmp_path)
+  np.testing.assert_array_equal(y, expected)
 
 
 @pytest.mark.slow
