@@ -2,7 +2,6 @@
 """``QScaleShift``: a quantized multiply-accumulate, ``y = x * w + b``."""
 
 import keras
-from keras import ops
 
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import get_auto_range_constraint_initializer

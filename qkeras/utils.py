@@ -17,7 +17,6 @@ from qkeras import qconvolutional
 from qkeras import qdepthwise_conv2d_transpose
 from qkeras import qlayers
 from qkeras import qmac
-from qkeras import bn_folding_utils
 from qkeras import qconv2d_batchnorm
 from qkeras import qdense_batchnorm
 from qkeras import qdepthwiseconv2d_batchnorm
