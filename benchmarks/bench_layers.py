@@ -87,7 +87,6 @@ The script only measures and prints; it asserts nothing about the timings.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -107,6 +106,7 @@ from qkeras import QConv2D  # pylint: disable=wrong-import-position
 from qkeras import QDense  # pylint: disable=wrong-import-position
 from qkeras import QLSTM  # pylint: disable=wrong-import-position
 from qkeras.quantizers import quantized_bits  # pylint: disable=wrong-import-position
+from bench_common import machine_info  # pylint: disable=wrong-import-position
 
 NETWORKS = ("cnn", "mlp", "lstm")
 WEIGHTS = ("auto_po2", "alpha=1")
@@ -333,21 +333,6 @@ def print_row(r, flush=False):
         f"{r['ratio']:>6.2f}  "
         f"{r['round_ratio_p10']:.2f}-{r['round_ratio_p90']:.2f}", flush=flush)
 
-
-def machine_info():
-  return {
-      "python": platform.python_version(),
-      "platform": platform.platform(),
-      "cpu_count": os.cpu_count(),
-      "cpu_affinity": (len(os.sched_getaffinity(0))
-                       if hasattr(os, "sched_getaffinity") else None),
-      "tensorflow": tf.__version__,
-      "keras": keras.__version__,
-      "keras_backend": keras.backend.backend(),
-      "devices": [d.name for d in tf.config.list_logical_devices()],
-      "load_avg_1m": (round(os.getloadavg()[0], 2)
-                      if hasattr(os, "getloadavg") else None),
-  }
 
 
 def _split(text, allowed, option):

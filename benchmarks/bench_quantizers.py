@@ -55,7 +55,6 @@ The script only measures and prints; it asserts nothing about the timings.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -67,12 +66,12 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
   sys.path.insert(0, _REPO_ROOT)
 
-import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from qkeras.quantizers import quantized_bits  # pylint: disable=wrong-import-position
 from qkeras.quantizers import quantized_po2  # pylint: disable=wrong-import-position
 from qkeras.quantizers import quantized_relu  # pylint: disable=wrong-import-position
+from bench_common import machine_info  # pylint: disable=wrong-import-position
 
 DEFAULT_SIZE = 4096 * 4096
 WARMUP_CALLS = 3
@@ -207,21 +206,6 @@ def bench_import(repeats):
       "qkeras_step_all_s": qkeras_step,
   }
 
-
-def machine_info():
-  return {
-      "python": platform.python_version(),
-      "platform": platform.platform(),
-      "cpu_count": os.cpu_count(),
-      "cpu_affinity": (len(os.sched_getaffinity(0))
-                       if hasattr(os, "sched_getaffinity") else None),
-      "tensorflow": tf.__version__,
-      "keras": keras.__version__,
-      "keras_backend": keras.backend.backend(),
-      "devices": [d.name for d in tf.config.list_logical_devices()],
-      "load_avg_1m": (round(os.getloadavg()[0], 2)
-                      if hasattr(os, "getloadavg") else None),
-  }
 
 
 def parse_args(argv=None):

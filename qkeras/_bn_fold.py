@@ -62,17 +62,29 @@ def split_bn_args(owner, args):
     value = args.pop(key, default)
     if value != default and value is not None:
       warnings.warn(f"{owner}: argument '{key}' is not supported and is "
-                    "ignored.", stacklevel=3)
+                    "ignored.", stacklevel=4)
   return bn_args
+
+
+def folding_arguments(owner, args):
+  """Pops and checks the folding and BatchNormalization arguments of a
+  folded layer's constructor arguments ``args``; returns the arguments of
+  ``BatchnormFoldMixin._init_folding``."""
+  ema_freeze_delay = args.pop("ema_freeze_delay")
+  folding_mode = args.pop("folding_mode")
+  check_folding_args(owner, ema_freeze_delay, folding_mode)
+  return split_bn_args(owner, args), ema_freeze_delay, folding_mode
 
 
 class BatchnormFoldMixin:
   """The folding machinery.
 
-  The layer provides ``_kernel_quantizer_name``, ``_kernel_variable()``,
-  ``_linear(inputs, kernel)`` (its conv or matmul), ``_fold_kernel(inv)`` and
-  ``_per_channel(v)`` (``v`` shaped to broadcast over the output channels).
+  The plain Q-layer provides ``_linear(inputs, kernel)`` (its conv or
+  matmul); a layer whose kernel is not ``kernel`` overrides
+  ``_kernel_quantizer_name``, ``_kernel_variable()`` and ``_fold_kernel(inv)``.
   """
+
+  _kernel_quantizer_name = "kernel_quantizer"
 
   def build(self, input_shape):
     super().build(input_shape)
@@ -83,6 +95,13 @@ class BatchnormFoldMixin:
 
   def get_config(self):
     return self._folding_config(super().get_config())
+
+  def _kernel_variable(self):
+    return self.kernel
+
+  def _fold_kernel(self, inv):
+    """``inv * W`` (``inv`` has one value per output channel)."""
+    return inv * self.kernel
 
   def _per_channel(self, v):
     """``v`` (one value per output channel) shaped to broadcast."""

@@ -2,12 +2,10 @@
 """``QConv2DBatchnorm``: ``QConv2D`` with a batch normalization folded into
 its quantized kernel and bias (see ``qkeras._bn_fold``)."""
 
-from keras import ops
-
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import check_folding_args
-from qkeras._bn_fold import split_bn_args
+from qkeras._bn_fold import folding_arguments
 from qkeras.qconvolutional import QConv2D
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
 
 __all__ = ["QConv2DBatchnorm"]
@@ -22,8 +20,6 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
   counter ``iteration``. ``get_folded_weights()`` returns the float folded
   kernel and bias that a plain ``QConv2D`` uses after ``unfold_model``.
   """
-
-  _kernel_quantizer_name = "kernel_quantizer"
 
   def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                data_format="channels_last", dilation_rate=(1, 1),
@@ -42,22 +38,8 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
                virtual_batch_size=None, adjustment=None,
                ema_freeze_delay=None, folding_mode="ema_stats_folding",
                **kwargs):
-    owner = f"QConv2DBatchnorm(name={kwargs.get('name')!r})"
-    check_folding_args(owner, ema_freeze_delay, folding_mode)
-    args = {k: v for k, v in locals().items()
-            if k not in ("self", "kwargs", "__class__", "owner",
-                         "ema_freeze_delay", "folding_mode")}
-    bn_args = split_bn_args(owner, args)
+    args = constructor_arguments(locals())
+    folding = folding_arguments(
+        f"QConv2DBatchnorm(name={kwargs.get('name')!r})", args)
     super().__init__(**args, **kwargs)
-    self._init_folding(bn_args, ema_freeze_delay, folding_mode)
-
-  def _kernel_variable(self):
-    return self.kernel
-
-  def _linear(self, inputs, kernel):
-    if self.mask is not None:
-      kernel = kernel * ops.cast(self._kernel_mask, kernel.dtype)
-    return self.convolution_op(inputs, kernel)
-
-  def _fold_kernel(self, inv):
-    return inv * self.kernel
+    self._init_folding(*folding)

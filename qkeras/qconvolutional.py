@@ -20,6 +20,7 @@ from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import prepare_weight_quantizers
 from qkeras.qlayers import register_layer
 from qkeras.qlayers import check_ranges
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = [
@@ -193,12 +194,15 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
       self._kernel_mask = np.reshape(mask, mask.shape[:2] + (1, 1))
     check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
-  def call(self, inputs, training=None):
-    kernel = self._quantize("kernel_quantizer", self.kernel, training)
+  def _linear(self, inputs, kernel):
+    """The convolution with ``kernel`` (times ``mask`` if given)."""
     if self.mask is not None:
       kernel = kernel * ops.cast(self._kernel_mask, kernel.dtype)
-    outputs = self.convolution_op(inputs, kernel)
-    return self._bias_and_activation(outputs, training)
+    return self.convolution_op(inputs, kernel)
+
+  def call(self, inputs, training=None):
+    kernel = self._quantize("kernel_quantizer", self.kernel, training)
+    return self._bias_and_activation(self._linear(inputs, kernel), training)
 
   def get_config(self):
     config = self._kernel_bias_config(super().get_config())
@@ -333,13 +337,17 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
     else:
       self.bias = None
 
+  def _linear(self, inputs, kernel):
+    """The depthwise convolution with ``kernel``."""
+    return ops.depthwise_conv(inputs, kernel, strides=self.strides,
+                              padding=self.padding,
+                              dilation_rate=self.dilation_rate,
+                              data_format=self.data_format)
+
   def call(self, inputs, training=None):
     kernel = self._quantize("depthwise_quantizer", self.depthwise_kernel,
                             training)
-    outputs = ops.depthwise_conv(inputs, kernel, strides=self.strides,
-                                 padding=self.padding,
-                                 dilation_rate=self.dilation_rate,
-                                 data_format=self.data_format)
+    outputs = self._linear(inputs, kernel)
     if self.use_bias:
       bias = self._quantize("bias_quantizer", self.bias, training)
       outputs = _add_bias(self, outputs, bias, 2, bias.shape[0])
@@ -444,10 +452,8 @@ class QSeparableConv1D(_QSeparableMixin, keras.layers.SeparableConv1D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    arguments = dict(locals())
-    del arguments["self"], arguments["kwargs"]
-    self._separable_init(f"QSeparableConv1D(name={kwargs.get('name')!r})", arguments,
-                         kwargs)
+    self._separable_init(f"QSeparableConv1D(name={kwargs.get('name')!r})",
+                         constructor_arguments(locals()), kwargs)
 
 
 @register_layer
@@ -470,10 +476,8 @@ class QSeparableConv2D(_QSeparableMixin, keras.layers.SeparableConv2D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    arguments = dict(locals())
-    del arguments["self"], arguments["kwargs"]
-    self._separable_init(f"QSeparableConv2D(name={kwargs.get('name')!r})", arguments,
-                         kwargs)
+    self._separable_init(f"QSeparableConv2D(name={kwargs.get('name')!r})",
+                         constructor_arguments(locals()), kwargs)
 
 
 def QMobileNetSeparableConv2D(  # pylint: disable=invalid-name

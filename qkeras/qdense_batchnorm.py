@@ -2,12 +2,10 @@
 """``QDenseBatchnorm``: ``QDense`` with a folded batch normalization (see
 ``qkeras._bn_fold``; QKeras 0.9 had none, qkerasV3 added one)."""
 
-from keras import ops
-
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import check_folding_args
-from qkeras._bn_fold import split_bn_args
+from qkeras._bn_fold import folding_arguments
 from qkeras.qlayers import QDense
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
 
 __all__ = ["QDenseBatchnorm"]
@@ -16,8 +14,6 @@ __all__ = ["QDenseBatchnorm"]
 @register_layer
 class QDenseBatchnorm(BatchnormFoldMixin, QDense):
   """``QDense`` followed by a folded ``BatchNormalization``."""
-
-  _kernel_quantizer_name = "kernel_quantizer"
 
   def __init__(self, units, activation=None, use_bias=True,
                kernel_initializer="he_normal", bias_initializer="zeros",
@@ -32,20 +28,8 @@ class QDenseBatchnorm(BatchnormFoldMixin, QDense):
                gamma_regularizer=None, beta_constraint=None,
                gamma_constraint=None, ema_freeze_delay=None,
                folding_mode="ema_stats_folding", **kwargs):
-    owner = f"QDenseBatchnorm(name={kwargs.get('name')!r})"
-    check_folding_args(owner, ema_freeze_delay, folding_mode)
-    args = {k: v for k, v in locals().items()
-            if k not in ("self", "kwargs", "__class__", "owner",
-                         "ema_freeze_delay", "folding_mode")}
-    bn_args = split_bn_args(owner, args)
+    args = constructor_arguments(locals())
+    folding = folding_arguments(
+        f"QDenseBatchnorm(name={kwargs.get('name')!r})", args)
     super().__init__(**args, **kwargs)
-    self._init_folding(bn_args, ema_freeze_delay, folding_mode)
-
-  def _kernel_variable(self):
-    return self.kernel
-
-  def _linear(self, inputs, kernel):
-    return ops.matmul(inputs, kernel)
-
-  def _fold_kernel(self, inv):
-    return inv * self.kernel
+    self._init_folding(*folding)

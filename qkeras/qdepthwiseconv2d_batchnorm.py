@@ -5,9 +5,9 @@ normalization (see ``qkeras._bn_fold``)."""
 from keras import ops
 
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import check_folding_args
-from qkeras._bn_fold import split_bn_args
+from qkeras._bn_fold import folding_arguments
 from qkeras.qconvolutional import QDepthwiseConv2D
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
 
 __all__ = ["QDepthwiseConv2DBatchnorm"]
@@ -41,28 +41,18 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
                virtual_batch_size=None, adjustment=None,
                ema_freeze_delay=None, folding_mode="ema_stats_folding",
                **kwargs):
-    owner = f"QDepthwiseConv2DBatchnorm(name={kwargs.get('name')!r})"
-    check_folding_args(owner, ema_freeze_delay, folding_mode)
-    args = {k: v for k, v in locals().items()
-            if k not in ("self", "kwargs", "__class__", "owner",
-                         "ema_freeze_delay", "folding_mode")}
-    bn_args = split_bn_args(owner, args)
+    args = constructor_arguments(locals())
+    folding = folding_arguments(
+        f"QDepthwiseConv2DBatchnorm(name={kwargs.get('name')!r})", args)
     super().__init__(**args, **kwargs)
-    self._init_folding(bn_args, ema_freeze_delay, folding_mode)
+    self._init_folding(*folding)
 
   def _kernel_variable(self):
     return self.depthwise_kernel
 
-  def _linear(self, inputs, kernel):
-    return ops.depthwise_conv(inputs, kernel, strides=self.strides,
-                              padding=self.padding,
-                              dilation_rate=self.dilation_rate,
-                              data_format=self.data_format)
-
   def _fold_kernel(self, inv):
     shape = tuple(self.depthwise_kernel.shape[2:])
     return ops.reshape(inv, shape) * self.depthwise_kernel
-
 
   def get_quantization_config(self):
     config = super().get_quantization_config()

@@ -105,6 +105,13 @@ def prepare_weight_quantizers(owner, args, prefixes, use_bias=True):
   return raw, internal
 
 
+def constructor_arguments(local_vars):
+  """A constructor's explicit arguments, from its ``locals()`` (without
+  ``self``, ``kwargs`` and ``__class__``)."""
+  return {k: v for k, v in local_vars.items()
+          if k not in ("self", "kwargs", "__class__")}
+
+
 def check_ranges(layer, **ranges):
   """Validates QKeras's deprecated ``*_range`` arguments and warns.
 
@@ -381,9 +388,13 @@ class QDense(QLayerMixin, keras.layers.Dense):
     self.bias_range = bias_range
     check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
 
+  def _linear(self, inputs, kernel):
+    """The layer's linear map with ``kernel``: ``inputs @ kernel``."""
+    return ops.matmul(inputs, kernel)
+
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
-    outputs = ops.matmul(inputs, kernel)
+    outputs = self._linear(inputs, kernel)
     if self.use_bias:
       outputs = ops.add(outputs,
                         self._quantize("bias_quantizer", self.bias, training))

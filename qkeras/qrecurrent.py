@@ -16,6 +16,7 @@ from keras import ops
 
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import apply_quantizer
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import prepare_weight_quantizers
 from qkeras.qlayers import register_layer
@@ -28,12 +29,6 @@ __all__ = [
 
 _QUANTIZER_NAMES = ("kernel_quantizer", "recurrent_quantizer",
                     "bias_quantizer", "state_quantizer")
-
-
-def _arguments(local_vars):
-  """A constructor's explicit arguments, from its ``locals()``."""
-  return {k: v for k, v in local_vars.items()
-          if k not in ("self", "kwargs", "__class__")}
 
 
 class _QCellMixin(QLayerMixin):
@@ -98,6 +93,8 @@ class _QCellMixin(QLayerMixin):
     for name in ("activation", "recurrent_activation"):
       if name in config:
         config[name] = serialize_quantizer(getattr(self, name))
+    if hasattr(self, "implementation"):  # LSTM and GRU cells
+      config["implementation"] = self.implementation
     return config
 
 
@@ -120,7 +117,7 @@ class QSimpleRNNCell(_QCellMixin, keras.layers.SimpleRNNCell):
                kernel_quantizer=None, recurrent_quantizer=None,
                bias_quantizer=None, state_quantizer=None, dropout=0.0,
                recurrent_dropout=0.0, **kwargs):
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     args = self._prepare_cell(f"QSimpleRNNCell(name={kwargs.get('name')!r})",
                               args)
     super().__init__(**args, **kwargs)
@@ -161,7 +158,7 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
                recurrent_quantizer=None, bias_quantizer=None,
                state_quantizer=None, dropout=0.0, recurrent_dropout=0.0,
                implementation=1, **kwargs):
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     args = self._prepare_cell(f"QLSTMCell(name={kwargs.get('name')!r})", args)
     super().__init__(**args, **kwargs)
     self.implementation = 1 if implementation == 0 else implementation
@@ -197,11 +194,6 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
     h = o * self._act("activation", c, training)
     return h, [h, c]
 
-  def get_config(self):
-    config = super().get_config()
-    config["implementation"] = self.implementation
-    return config
-
 
 @register_layer
 class QGRUCell(_QCellMixin, keras.layers.GRUCell):
@@ -222,7 +214,7 @@ class QGRUCell(_QCellMixin, keras.layers.GRUCell):
                bias_quantizer=None, state_quantizer=None, dropout=0.0,
                recurrent_dropout=0.0, implementation=1, reset_after=False,
                **kwargs):
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     del args["implementation"]
     args = self._prepare_cell(f"QGRUCell(name={kwargs.get('name')!r})", args)
     super().__init__(**args, **kwargs)
@@ -263,11 +255,6 @@ class QGRUCell(_QCellMixin, keras.layers.GRUCell):
     h = z * h_tm1 + (1 - z) * hh
     new_state = [h] if isinstance(states, (list, tuple)) else h
     return h, new_state
-
-  def get_config(self):
-    config = super().get_config()
-    config["implementation"] = self.implementation
-    return config
 
 
 # ==========================================================================
@@ -381,7 +368,7 @@ class QSimpleRNN(_QRNNBase):
                return_sequences=False, return_state=False, go_backwards=False,
                stateful=False, unroll=False, **kwargs):
     kwargs.pop("implementation", None)  # Keras-2 configs carry it
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     super().__init__(args, kwargs)
 
 
@@ -404,7 +391,7 @@ class QLSTM(_QRNNBase):
                recurrent_dropout=0.0, implementation=1,
                return_sequences=False, return_state=False, go_backwards=False,
                stateful=False, unroll=False, **kwargs):
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     super().__init__(args, kwargs)
 
 
@@ -427,7 +414,7 @@ class QGRU(_QRNNBase):
                implementation=1, return_sequences=False, return_state=False,
                go_backwards=False, stateful=False, unroll=False,
                reset_after=False, **kwargs):
-    args = _arguments(locals())
+    args = constructor_arguments(locals())
     super().__init__(args, kwargs)
 
 
