@@ -11,13 +11,14 @@ from qkeras.qlayers import get_auto_range_constraint_initializer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
 from qkeras.qlayers import check_ranges
+from qkeras._bn_fold import UNSUPPORTED_BN_DEFAULTS
 from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = ["QBatchNormalization"]
 
-# Keras-2 arguments QKeras accepted and dropped (with a warning).
-_DROPPED_KWARGS = ("fused", "renorm", "renorm_clipping", "renorm_momentum",
-                   "virtual_batch_size", "adjustment", "synchronized")
+# Keras-2 arguments QKeras accepted and dropped (with a warning when not at
+# their defaults; Keras 3 configs carry renorm_momentum=0.99).
+_DROPPED_KWARGS = UNSUPPORTED_BN_DEFAULTS
 
 
 def _single_axis(owner, axis):
@@ -56,10 +57,10 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
                **kwargs):
     owner = f"QBatchNormalization(name={kwargs.get('name')!r})"
     reject_foreign_quantizers(owner, kwargs)
-    for key in _DROPPED_KWARGS:
+    for key, default in _DROPPED_KWARGS.items():
       if key in kwargs:
         value = kwargs.pop(key)
-        if value:
+        if value != default and value is not None:
           warnings.warn(f"{owner}: argument '{key}' is not supported and is "
                         "ignored.", stacklevel=2)
     if inverse_quantizer is not None and (gamma_quantizer is not None or

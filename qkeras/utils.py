@@ -1,16 +1,19 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """Model utilities (``qkeras.utils``).
 
-This milestone provides loading: ``load_qmodel``,
-``quantized_model_from_json`` and ``_add_supported_quantized_objects``.
-``model_quantize``, ``model_save_quantized_weights`` and the other QKeras
-utilities come with the model-tools milestone.
+QKeras's model utilities: converting float models (``model_quantize``),
+exporting quantized weights (``model_save_quantized_weights``), loading and
+cloning, sparsity, debugging and dumping, batch-norm folding. They read
+models and return new ones; none changes the model it is given.
 """
 
 import json
 
 import keras
+import numpy as np
 
+from qkeras import _export
+from qkeras import _graph
 from qkeras import quantizer_registry
 from qkeras import quantizers
 from qkeras import qconvolutional
@@ -26,8 +29,24 @@ from qkeras import qpooling
 from qkeras import qrecurrent
 from qkeras import qseparable_conv2d_transpose
 
+from qkeras._convert import model_quantize
+from qkeras._convert import quantize_activation
+from qkeras._export import REGISTERED_LAYERS
+from qkeras._export import add_bn_fusing_weights
+from qkeras._export import find_bn_fusing_layer_pair
+from qkeras._export import get_model_sparsity
+from qkeras._export import model_save_quantized_weights
+from qkeras._export import print_model_sparsity
+from qkeras._export import quantized_model_debug
+from qkeras._export import quantized_model_dump
+
 __all__ = ["load_qmodel", "quantized_model_from_json",
-           "convert_to_folded_model", "unfold_model"]
+           "convert_to_folded_model", "unfold_model", "clone_model",
+           "model_save_quantized_weights", "get_model_sparsity",
+           "print_model_sparsity", "quantized_model_debug",
+           "quantized_model_dump", "find_bn_fusing_layer_pair",
+           "add_bn_fusing_weights", "REGISTERED_LAYERS", "model_quantize",
+           "quantize_activation", "clone_model_and_freeze_auto_po2_scale"]
 
 _LAYER_MODULES = (qlayers, qconvolutional, qpooling, qnormalization, qmac,
                   qrecurrent, qdepthwise_conv2d_transpose,
@@ -90,22 +109,12 @@ def quantized_model_from_json(json_string, custom_objects=None):
 _FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
 
-def _functional(model):
-  """A functional view of ``model`` (Sequential models included)."""
-  if isinstance(model, keras.Sequential):
-    return keras.Model(model.inputs, model.outputs, name=model.name)
-  return model
-
-
-def _consumers(model):
-  """Layer -> the layers of ``model`` that take its output."""
-  consumers = {id(layer): [] for layer in model.layers}
-  for layer in model.layers:
-    for node in layer._inbound_nodes:  # pylint: disable=protected-access
-      for parent in node.parent_nodes:
-        if id(parent.operation) in consumers:
-          consumers[id(parent.operation)].append(layer)
-  return consumers
+def fold_pairs(model):
+  """``{conv_name: bn_layer}``: every float ``Conv2D`` / ``DepthwiseConv2D``
+  (exactly those classes) whose output goes to a single
+  ``BatchNormalization``."""
+  return _graph.single_successor_pairs(model, _FOLDABLE,
+                                       keras.layers.BatchNormalization)
 
 
 def convert_to_folded_model(model):
@@ -119,15 +128,9 @@ def convert_to_folded_model(model):
   turns them into ``QConv2DBatchnorm`` / ``QDepthwiseConv2DBatchnorm``. The
   original model is not changed.
   """
-  model = _functional(model)
-  consumers = _consumers(model)
-  layers_to_fold, skipped_bn = [], set()
-  for layer in model.layers:
-    followers = consumers[id(layer)]
-    if (type(layer) in _FOLDABLE and len(followers) == 1 and
-        isinstance(followers[0], keras.layers.BatchNormalization)):
-      layers_to_fold.append(layer.name)
-      skipped_bn.add(followers[0].name)
+  model = _graph.functional(model)
+  pairs = fold_pairs(model)
+  skipped_bn = {bn.name for bn in pairs.values()}
 
   def call(layer, *args, **kwargs):
     if layer.name in skipped_bn:
@@ -140,4 +143,95 @@ def convert_to_folded_model(model):
   for layer in model.layers:
     if layer.name not in skipped_bn and layer.weights:
       new_model.get_layer(layer.name).set_weights(layer.get_weights())
-  return new_model, layers_to_fold
+  return new_model, list(pairs)
+
+
+def clone_model(model, custom_objects=None):
+  """A copy of ``model`` (same layers, configs and weights, new variables),
+  through its JSON description as in QKeras."""
+  copy = quantized_model_from_json(model.to_json(), custom_objects)
+  copy.set_weights(model.get_weights())
+  return copy
+
+
+_FREEZE_LAYERS = ("QConv2D", "QDepthwiseConv2D", "QDense",
+                  "QBatchNormalization")
+
+
+def _is_auto_po2(quantizer):
+  return (isinstance(quantizer, quantizers.quantized_bits) and
+          isinstance(quantizer.alpha, str) and quantizer.alpha == "auto_po2")
+
+
+def _auto_po2_arguments(layer):
+  return [name for name in getattr(layer, "_quantizer_names", ())
+          if _is_auto_po2(getattr(layer, name + "_internal"))]
+
+
+def _computed_scale(layer, argument):
+  """The scale ``layer``'s auto_po2 quantizer ``argument`` gives its
+  weight (BatchNormalization: gamma / sqrt(variance + eps))."""
+  quantizer = getattr(layer, argument + "_internal")
+  if argument == "inverse_quantizer":
+    _export.bn_inverse(layer)
+  else:
+    for _, weight, q in _export.weights_and_quantizers(layer):
+      if q is quantizer:
+        _export.quantize_weight(q, weight)
+  return np.asarray(keras.ops.convert_to_numpy(quantizer.scale)).tolist()
+
+
+def clone_model_and_freeze_auto_po2_scale(orig_model=None,
+                                          orig_model_path=None,
+                                          quantize_model_weights=False):
+  """A copy of the model whose ``auto_po2`` scales are frozen.
+
+  In every ``QConv2D``, ``QDepthwiseConv2D``, ``QDense`` and
+  ``QBatchNormalization`` the (at most one) ``quantized_bits`` with
+  ``alpha="auto_po2"`` is replaced by the same quantizer with
+  ``post_training_scale`` set to the scale its current weights give, so the
+  model computes the same outputs with fixed scales. Give exactly one of
+  ``orig_model`` and ``orig_model_path`` (loaded with ``load_qmodel``).
+  Returns ``(new_model, hardware weights or None)``: with
+  ``quantize_model_weights`` the new model's
+  ``model_save_quantized_weights`` result, checked to equal the original's.
+  """
+  if (orig_model is None) == (orig_model_path is None):
+    raise ValueError("clone_model_and_freeze_auto_po2_scale: give exactly one "
+                     "of 'orig_model' and 'orig_model_path'.")
+  if orig_model is None:
+    orig_model = load_qmodel(orig_model_path, compile=False)
+
+  def clone(layer):
+    config = layer.get_config()
+    if type(layer).__name__ in _FREEZE_LAYERS:
+      arguments = _auto_po2_arguments(layer)
+      if len(arguments) > 1:
+        raise ValueError(f"{layer.name} has more than one auto_po2 quantizer "
+                         f"({', '.join(arguments)}).")
+      for argument in arguments:
+        quantizer = qlayers.serialize_quantizer(
+            getattr(layer, argument + "_internal"))
+        quantizer["config"]["post_training_scale"] = _computed_scale(
+            layer, argument)
+        config[argument] = quantizer
+    return layer.__class__.from_config(config)
+
+  new_model = keras.models.clone_model(orig_model, clone_function=clone)
+  new_model.set_weights(orig_model.get_weights())
+  for layer in _graph.flat_layers(new_model):
+    if type(layer).__name__ in _FREEZE_LAYERS:
+      for argument in _auto_po2_arguments(layer):
+        if getattr(layer, argument + "_internal").post_training_scale is None:
+          raise ValueError(f"{layer.name}: {argument} is still auto_po2 "
+                           "without a frozen scale.")
+  if not quantize_model_weights:
+    return new_model, None
+  before = model_save_quantized_weights(orig_model)
+  after = model_save_quantized_weights(new_model)
+  for name, entry in before.items():
+    for key in ("weights", "scales"):
+      for a, b in zip(entry.get(key, []), after[name].get(key, [])):
+        if not np.array_equal(np.asarray(a), np.asarray(b)):
+          raise ValueError(f"No Match: {name} {key} differ after freezing.")
+  return new_model, after

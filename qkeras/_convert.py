@@ -1,0 +1,510 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""``model_quantize``: a quantized copy of a float Keras model.
+
+The model is cloned layer by layer; each Keras layer that has a Q
+counterpart and a matching entry in ``quantizer_config`` is rebuilt as that
+Q-layer from its own config plus the quantizers, every other layer is copied
+as it is. Entries are looked up by layer name first, then by the Q class
+name (``"QDense"``), then by the Keras class name (``"Dense"``), then (for
+layers with weights) under ``"default"``.
+"""
+
+import copy
+import re
+import warnings
+
+import keras
+import numpy as np
+
+from qkeras import quantizers
+from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
+from qkeras.qconvolutional import (
+  QConv1D,
+  QConv2D,
+  QConv2DTranspose,
+  QDepthwiseConv2D,
+  QSeparableConv1D,
+  QSeparableConv2D,
+)
+from qkeras.qdepthwiseconv2d_batchnorm import QDepthwiseConv2DBatchnorm
+from qkeras.qlayers import QActivation, QAdaptiveActivation, QDense
+from qkeras.qnormalization import QBatchNormalization
+from qkeras.qpooling import QAveragePooling2D, QGlobalAveragePooling2D
+from qkeras.qrecurrent import QGRU, QLSTM, QBidirectional, QSimpleRNN
+
+L = keras.layers
+
+# Keras class -> (Q class, its weight quantizer arguments). A layer is
+# converted only when the first argument (for separable convolutions: one of
+# the first two) gets a quantizer, as in QKeras.
+_WEIGHT_LAYERS = {
+    L.Dense: (QDense, ("kernel_quantizer", "bias_quantizer")),
+    L.Conv1D: (QConv1D, ("kernel_quantizer", "bias_quantizer")),
+    L.Conv2D: (QConv2D, ("kernel_quantizer", "bias_quantizer")),
+    L.Conv2DTranspose: (QConv2DTranspose,
+                        ("kernel_quantizer", "bias_quantizer")),
+    L.DepthwiseConv2D: (QDepthwiseConv2D,
+                        ("depthwise_quantizer", "bias_quantizer")),
+    L.SeparableConv1D: (QSeparableConv1D, ("depthwise_quantizer",
+                                           "pointwise_quantizer",
+                                           "bias_quantizer")),
+    L.SeparableConv2D: (QSeparableConv2D, ("depthwise_quantizer",
+                                           "pointwise_quantizer",
+                                           "bias_quantizer")),
+}
+_FOLDED = {L.Conv2D: QConv2DBatchnorm,
+           L.DepthwiseConv2D: QDepthwiseConv2DBatchnorm}
+_RNN = {L.SimpleRNN: QSimpleRNN, L.LSTM: QLSTM, L.GRU: QGRU}
+_POOLING = {L.AveragePooling2D: QAveragePooling2D,
+            L.GlobalAveragePooling2D: QGlobalAveragePooling2D}
+_RNN_QUANTIZERS = ("kernel_quantizer", "recurrent_quantizer",
+                   "bias_quantizer", "state_quantizer")
+_BN_QUANTIZERS = ("gamma_quantizer", "beta_quantizer", "mean_quantizer",
+                  "variance_quantizer", "inverse_quantizer")
+
+# Config keys naming a class: the Q class and the Keras class of every
+# convertible layer.
+_CLASS_KEYS = {cls.__name__: q.__name__ for cls, (q, _) in
+               _WEIGHT_LAYERS.items()}
+_CLASS_KEYS.update({cls.__name__: q.__name__ for cls, q in _RNN.items()})
+_CLASS_KEYS.update({cls.__name__: q.__name__ for cls, q in _POOLING.items()})
+_CLASS_KEYS.update({"Bidirectional": "QBidirectional",
+                    "BatchNormalization": "QBatchNormalization"})
+_ACTIVATION_KEYS = ("QActivation", "QAdaptiveActivation")
+ALLOWED_CLASS_KEYS = frozenset(
+    set(_CLASS_KEYS) | set(_CLASS_KEYS.values()) | set(_ACTIVATION_KEYS) |
+    {"QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm", "default"})
+
+# Entry fields (besides quantizers) and the short names QKeras's docstring
+# uses; "kernel" also serves depthwise and pointwise kernels.
+_NON_QUANTIZER_FIELDS = ("folding_mode", "ema_freeze_delay")
+_ALIASES = {
+    "kernel_quantizer": ("kernel_quantizer", "kernel"),
+    "depthwise_quantizer": ("depthwise_quantizer", "depthwise",
+                            "kernel_quantizer", "kernel"),
+    "pointwise_quantizer": ("pointwise_quantizer", "pointwise",
+                            "kernel_quantizer", "kernel"),
+    "bias_quantizer": ("bias_quantizer", "bias"),
+    "recurrent_quantizer": ("recurrent_quantizer", "recurrent"),
+    "state_quantizer": ("state_quantizer", "state"),
+    "activation_quantizer": ("activation_quantizer", "activation"),
+    "recurrent_activation_quantizer": ("recurrent_activation_quantizer",
+                                       "recurrent_activation"),
+    "average_quantizer": ("average_quantizer", "average"),
+}
+_FIELDS = frozenset(
+    {alias for names in _ALIASES.values() for alias in names} |
+    set(_BN_QUANTIZERS) | set(_NON_QUANTIZER_FIELDS))
+
+_QUANTIZED_ACTIVATIONS = {"relu": "quantized_relu", "tanh": "quantized_tanh",
+                          "sigmoid": "quantized_sigmoid"}
+
+
+def quantize_activation(layer_config, activation_bits):
+  """Replaces a float activation in ``layer_config`` (in place) by its
+  quantized version: relu -> ``quantized_relu(bits)``, tanh ->
+  ``quantized_tanh(bits)``, sigmoid -> ``quantized_sigmoid(bits)``; others
+  (linear, softmax, ...) stay."""
+  activation = layer_config.get("activation")
+  if activation is None:
+    return
+  if isinstance(activation, str):
+    name = activation
+  else:
+    name = getattr(activation, "__name__", type(activation).__name__)
+  if name in _QUANTIZED_ACTIVATIONS:
+    layer_config["activation"] = (
+        f"{_QUANTIZED_ACTIVATIONS[name]}({activation_bits})")
+
+
+class _Conversion:
+  """One ``model_quantize`` call: the config, lookups and bookkeeping."""
+
+  def __init__(self, quantizer_config, activation_bits,
+               prefer_qadaptiveactivation, fold_pairs):
+    self.config = quantizer_config
+    self.bits = activation_bits
+    self.prefer_adaptive = prefer_qadaptiveactivation
+    self.fold_pairs = fold_pairs        # conv name -> removed BN layer
+    self.converted = []                 # (old layer, new layer)
+    self.unsupported = []               # "name (Class)"
+
+  # -- lookups ---------------------------------------------------------------
+
+  def entry(self, name, *class_keys, default=False):
+    for key in (name,) + class_keys:
+      if key in self.config:
+        return self.config[key]
+    return self.config.get("default") if default else None
+
+  @staticmethod
+  def field(entry, name):
+    if not isinstance(entry, dict):
+      return None
+    for alias in _ALIASES.get(name, (name,)):
+      if alias in entry:
+        value = entry[alias]
+        return copy.deepcopy(value) if not isinstance(value, str) else value
+    return None
+
+  def activation(self, entry, config):
+    quantizer = self.field(entry, "activation_quantizer")
+    if quantizer:
+      config["activation"] = quantizer
+    else:
+      quantize_activation(config, self.bits)
+
+  # -- per layer kind --------------------------------------------------------
+
+  def weight_layer(self, layer):
+    q_class, fields = _WEIGHT_LAYERS[type(layer)]
+    keras_name = type(layer).__name__
+    bn = self.fold_pairs.get(layer.name)
+    entry = self.entry(layer.name, q_class.__name__, keras_name,
+                       default=True)
+    config = layer.get_config()
+    if bn is not None:
+      folded = _FOLDED[type(layer)]
+      folded_entry = self.entry(layer.name, folded.__name__)
+      values = {f: self.field(folded_entry, f) for f in fields}
+      if values[fields[0]] is None:
+        values = {f: self.field(entry, f) for f in fields}
+      config.update(_folding_config(bn, folded_entry, self.field))
+      config["use_bias"] = True
+      entry = folded_entry if folded_entry is not None else entry
+      q_class = folded
+    else:
+      values = {f: self.field(entry, f) for f in fields}
+    if not config.get("use_bias", True):
+      values["bias_quantizer"] = None
+    if all(values[f] is None for f in fields[:-1]):
+      return None
+    config.update(values)
+    self.activation(entry, config)
+    return q_class.from_config(config)
+
+  def rnn_layer(self, layer, entry=None):
+    q_class = _RNN[type(layer)]
+    if entry is None:
+      entry = self.entry(layer.name, q_class.__name__,
+                         type(layer).__name__, default=True)
+    values = {f: self.field(entry, f) for f in _RNN_QUANTIZERS}
+    if values["kernel_quantizer"] is None:
+      return None
+    config = layer.get_config()
+    if not config.get("use_bias", True):
+      values["bias_quantizer"] = None
+    config.update(values)
+    self.activation(entry, config)
+    recurrent = self.field(entry, "recurrent_activation_quantizer")
+    if recurrent and "recurrent_activation" in config:
+      config["recurrent_activation"] = recurrent
+    return q_class.from_config(config)
+
+  def bidirectional(self, layer):
+    if type(layer.forward_layer) not in _RNN:
+      return None
+    entry = self.entry(layer.name, "QBidirectional", "Bidirectional",
+                       default=True)
+    forward = self.rnn_layer(layer.forward_layer, entry)
+    if forward is None:
+      return None
+    backward = self.rnn_layer(layer.backward_layer, entry)
+    config = layer.get_config()
+    return QBidirectional(forward, merge_mode=config["merge_mode"],
+                          backward_layer=backward, name=layer.name,
+                          trainable=layer.trainable, dtype=config["dtype"])
+
+  def _activation_quantizer(self, name):
+    keys = (["QAdaptiveActivation", "QActivation"] if self.prefer_adaptive
+            else ["QActivation", "QAdaptiveActivation"])
+    for key in keys:
+      quantizer = self.entry(name, key)
+      if quantizer is not None:
+        return quantizer, key == "QAdaptiveActivation"
+    return None, False
+
+  def activation_layer(self, layer):
+    config = layer.get_config()
+    activation = config["activation"]
+    quantizer, adaptive = self._activation_quantizer(layer.name)
+    if quantizer is None:
+      return None
+    if isinstance(quantizer, dict):
+      if not isinstance(activation, str) or not quantizer.get(activation):
+        return None
+      quantizer = quantizer[activation]
+    base = {k: config[k] for k in ("name", "trainable", "dtype")}
+    if not quantizer:
+      quantize_activation(config, self.bits)
+      return QActivation(activation=config["activation"], **base)
+    if adaptive:
+      return _adaptive_activation(layer.name, quantizer, base)
+    return QActivation(activation=quantizer, **base)
+
+  def relu_layer(self, layer):
+    quantizer = self.entry(layer.name, "QActivation")
+    if quantizer is None:
+      return None
+    slope = float(layer.get_config().get("negative_slope", 0.0))
+    key = "leakyrelu" if slope > 0 else "relu"
+    if isinstance(quantizer, dict):
+      if not quantizer.get(key):
+        return None
+      quantizer = quantizer[key]
+    if not quantizer:
+      quantizer = (f"quantized_relu({self.bits},0,0,{slope!r})" if slope > 0
+                   else f"quantized_relu({self.bits})")
+    config = layer.get_config()
+    return QActivation(activation=quantizer, name=config["name"],
+                       trainable=config["trainable"], dtype=config["dtype"])
+
+  def batchnorm_layer(self, layer):
+    entry = self.entry(layer.name, "QBatchNormalization",
+                       "BatchNormalization")
+    if entry is None:
+      return None
+    config = layer.get_config()
+    for name in _BN_QUANTIZERS:
+      config[name] = self.field(entry, name)
+    return QBatchNormalization.from_config(config)
+
+  def pooling_layer(self, layer):
+    q_class = _POOLING[type(layer)]
+    entry = self.entry(layer.name, q_class.__name__, type(layer).__name__)
+    average = self.field(entry, "average_quantizer")
+    if average is None:
+      return None
+    config = layer.get_config()
+    config["average_quantizer"] = average
+    config["activation"] = self.field(entry, "activation_quantizer")
+    return q_class.from_config(config)
+
+  def convert(self, layer):
+    """The Q-layer for ``layer``, or None to copy it unchanged."""
+    kind = type(layer)
+    if kind in _WEIGHT_LAYERS:
+      return self.weight_layer(layer)
+    if kind in _RNN:
+      return self.rnn_layer(layer)
+    if kind is L.Bidirectional:
+      return self.bidirectional(layer)
+    if kind is L.Activation:
+      return self.activation_layer(layer)
+    if kind in (L.ReLU, L.LeakyReLU):
+      return self.relu_layer(layer)
+    if kind is L.BatchNormalization:
+      return self.batchnorm_layer(layer)
+    if kind in _POOLING:
+      return self.pooling_layer(layer)
+    return None
+
+  def clone(self, layer):
+    """``keras.models.clone_model``'s clone function."""
+    if isinstance(layer, keras.Model):
+      new = _quantize_model(layer, self)
+      self.converted.append((layer, new))
+      return new
+    try:
+      new = self.convert(layer)
+    except ValueError as e:
+      raise ValueError(f"model_quantize: layer {layer.name!r} "
+                       f"({type(layer).__name__}): {e}") from None
+    if new is None:
+      if _is_unsupported(layer, type(layer) in _HANDLED):
+        self.unsupported.append(f"{layer.name} ({type(layer).__name__})")
+      new = layer.__class__.from_config(layer.get_config())
+    self.converted.append((layer, new))
+    return new
+
+
+_HANDLED = (set(_WEIGHT_LAYERS) | set(_RNN) | set(_POOLING) |
+            {L.Bidirectional, L.Activation, L.ReLU, L.LeakyReLU,
+             L.BatchNormalization})
+
+
+def _is_unsupported(layer, handled):
+  """A float layer with weights that has no Q counterpart."""
+  return (not handled and not hasattr(layer, "get_quantizers") and
+          bool(layer.weights))
+
+
+def _folding_config(bn, entry, field):
+  bn_config = bn.get_config()
+  config = {k: bn_config[k] for k in (
+      "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+      "gamma_initializer", "moving_mean_initializer",
+      "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
+      "beta_constraint", "gamma_constraint") if k in bn_config}
+  config["folding_mode"] = field(entry, "folding_mode") or "ema_stats_folding"
+  config["ema_freeze_delay"] = field(entry, "ema_freeze_delay") or None
+  return config
+
+
+def _adaptive_activation(name, quantizer, base):
+  """QAdaptiveActivation from ``"quantized_relu(4)"``: bits from its
+  digits, the activation from its name (QKeras's rule)."""
+  if not isinstance(quantizer, str) or "," in quantizer:
+    raise ValueError(
+        f"model_quantize: QAdaptiveActivation entry for layer {name!r} must "
+        "be a quantizer with only its number of bits, such as "
+        f"'quantized_relu(4)', got {quantizer!r}.")
+  total_bits = int(re.sub(r"[^\d]", "", quantizer))
+  activation = re.sub(r"\(.*", "", quantizer).strip()
+  return QAdaptiveActivation(activation=activation, total_bits=total_bits,
+                             **base)
+
+
+def _quantize_model(model, conversion):
+  return keras.models.clone_model(model, clone_function=conversion.clone)
+
+
+def _transfer(old, new, fold_pairs):
+  """Copies ``old``'s weights into its quantized copy ``new``."""
+  if isinstance(old, keras.Model) or not old.weights or not new.weights:
+    return
+  bn = fold_pairs.get(old.name)
+  if bn is None:
+    new.set_weights(old.get_weights())
+    return
+  source = {v.name: v for v in old.weights + bn.weights}
+  for variable in new.weights:
+    if variable.name in source:
+      variable.assign(source[variable.name])
+    elif variable.name == "bias":
+      variable.assign(np.zeros(variable.shape, variable.dtype))
+
+
+def _check_config(quantizer_config, model):
+  """Every key names a layer or a class, every quantizer string parses."""
+  if not isinstance(quantizer_config, dict):
+    raise ValueError("model_quantize: argument 'quantizer_config' must be a "
+                     f"dict, got {type(quantizer_config).__name__}.")
+  names = _layer_names(model)
+  for key, entry in quantizer_config.items():
+    if key not in names and key not in ALLOWED_CLASS_KEYS:
+      raise ValueError(
+          f"model_quantize: quantizer_config key {key!r} names no layer of "
+          f"model {model.name!r} and no class model_quantize converts "
+          f"(classes: {', '.join(sorted(ALLOWED_CLASS_KEYS))}).")
+    activation_entry = key in _ACTIVATION_KEYS or isinstance(
+        names.get(key), (L.Activation, L.ReLU, L.LeakyReLU))
+    _check_entry(key, entry, activation_entry)
+
+
+def _check_entry(key, entry, activation_entry):
+  if entry is None:
+    return
+  if isinstance(entry, str):
+    if entry == "" and activation_entry:
+      return  # the activation_bits default
+    if not activation_entry:
+      raise ValueError(
+          f"model_quantize: quantizer_config[{key!r}] must be a dict of "
+          f"quantizers (e.g. {{'kernel_quantizer': ...}}), got {entry!r}.")
+    _check_quantizer(f"quantizer_config[{key!r}]", entry)
+    return
+  if not isinstance(entry, dict):
+    raise ValueError(f"model_quantize: quantizer_config[{key!r}] must be a "
+                     f"dict or a quantizer string, got {entry!r}.")
+  for field, value in entry.items():
+    where = f"quantizer_config[{key!r}][{field!r}]"
+    if not activation_entry and field not in _FIELDS:
+      raise ValueError(f"model_quantize: {where}: unknown field; allowed: "
+                       f"{', '.join(sorted(_FIELDS))}.")
+    if field not in _NON_QUANTIZER_FIELDS and value:
+      _check_quantizer(where, value)
+
+
+def _check_quantizer(where, value):
+  try:
+    quantizers.get_quantizer(value)
+  except ValueError as e:
+    raise ValueError(f"model_quantize: {where} = {value!r} is not a valid "
+                     f"quantizer: {e}") from None
+
+
+def _layer_names(model):
+  names = {}
+  for layer in model.layers:
+    names[layer.name] = layer
+    if isinstance(layer, keras.Model):
+      names.update(_layer_names(layer))
+  return names
+
+
+def model_quantize(model, quantizer_config, activation_bits,
+                   custom_objects=None, transfer_weights=False,
+                   prefer_qadaptiveactivation=False,
+                   enable_bn_folding=False):
+  """A quantized copy of ``model``.
+
+  ``quantizer_config`` maps layer names, Q class names (``"QDense"``,
+  ``"QConv2D"``, ``"QActivation"``, ...), Keras class names (``"Dense"``)
+  or ``"default"`` to the quantizers of the layers they match (in that
+  order of priority)::
+
+      {"conv2d_1": {"kernel_quantizer": "stochastic_binary",
+                    "bias_quantizer": "quantized_po2(4)"},
+       "QDense": {"kernel_quantizer": "quantized_bits(4,0,1)",
+                  "bias_quantizer": "quantized_bits(4)"},
+       "QActivation": {"relu": "binary"},
+       "act_2": "quantized_relu(3)",
+       "QBatchNormalization": {}}
+
+  * Dense, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D,
+    SeparableConv1D/2D become Q-layers when their entry gives the kernel
+    quantizer (``depthwise_quantizer`` / ``pointwise_quantizer`` for
+    separable ones; a ``kernel_quantizer`` entry serves both); the
+    activation becomes ``activation_quantizer`` or, without one, the
+    ``activation_bits`` version of relu/tanh/sigmoid.
+  * SimpleRNN, LSTM, GRU (and Bidirectional, whose entry serves both
+    directions) likewise with ``kernel``/``recurrent``/``bias``/``state``
+    quantizers and ``recurrent_activation_quantizer``.
+  * Activation, ReLU and LeakyReLU layers become ``QActivation`` (or
+    ``QAdaptiveActivation``, preferred with ``prefer_qadaptiveactivation``)
+    when an entry exists: a quantizer string, or a dict keyed by activation
+    name (``"relu"``, ``"leakyrelu"``, ``"tanh"``, ...) so that only those
+    activations change; an empty string means the ``activation_bits``
+    default.
+  * BatchNormalization becomes ``QBatchNormalization`` when its name or
+    ``"QBatchNormalization"`` is a key; missing quantizers are None.
+  * AveragePooling2D / GlobalAveragePooling2D when ``average_quantizer`` is
+    given.
+  * ``"default"``: a dict of weight quantizers for every layer with weights
+    that has no entry of its own (short names ``"kernel"``, ``"bias"``,
+    ... are accepted).
+
+  Other layers are copied; layers with weights that have no Q counterpart
+  are listed in one warning. Nested models are converted too. With
+  ``transfer_weights`` the new model gets the model's weights; with
+  ``enable_bn_folding`` a Conv2D/DepthwiseConv2D followed only by a
+  BatchNormalization becomes ``QConv2DBatchnorm`` /
+  ``QDepthwiseConv2DBatchnorm`` (``folding_mode``, ``ema_freeze_delay``
+  from its entry) taking the batch norm's parameters. The model itself is
+  not changed.
+  """
+  del custom_objects  # classes are registered with Keras
+  if not isinstance(model, keras.Model):
+    raise ValueError("model_quantize: argument 'model' must be a Keras "
+                     f"model, got {type(model).__name__}.")
+  _check_config(quantizer_config, model)
+  fold_pairs = {}
+  if enable_bn_folding:
+    from qkeras.utils import convert_to_folded_model  # pylint: disable=g-import-not-at-top
+    from qkeras.utils import fold_pairs as find_pairs  # pylint: disable=g-import-not-at-top
+    fold_pairs = find_pairs(model)
+    if fold_pairs:
+      model, _ = convert_to_folded_model(model)
+  conversion = _Conversion(quantizer_config, activation_bits,
+                           prefer_qadaptiveactivation, fold_pairs)
+  qmodel = _quantize_model(model, conversion)
+  if conversion.unsupported:
+    warnings.warn(
+        "model_quantize: these layers have no quantized counterpart and are "
+        "copied unquantized: " + ", ".join(conversion.unsupported) + ".",
+        stacklevel=2)
+  if transfer_weights:
+    for old, new in conversion.converted:
+      _transfer(old, new, fold_pairs)
+  return qmodel
