@@ -12,6 +12,7 @@ import types as _types
 
 from qkeras import base_quantizer
 from qkeras import bn_folding_utils
+from qkeras import estimate
 from qkeras import qconv2d_batchnorm
 from qkeras import qdense_batchnorm
 from qkeras import qdepthwiseconv2d_batchnorm
@@ -31,6 +32,14 @@ from qkeras import safe_eval as _safe_eval_module
 from qkeras import utils
 from qkeras.base_quantizer import BaseQuantizer
 from qkeras.bn_folding_utils import unfold_model
+from qkeras.estimate import analyze_accumulator
+from qkeras.estimate import analyze_accumulator_from_sample
+from qkeras.estimate import create_activation_cache
+from qkeras.estimate import extract_model_operations
+from qkeras.estimate import get_model_sparsity
+from qkeras.estimate import get_operation_type
+from qkeras.estimate import get_quant_mode
+from qkeras.estimate import print_qstats
 from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
 from qkeras.qconvolutional import *  # noqa: F401,F403
 from qkeras.qdense_batchnorm import QDenseBatchnorm

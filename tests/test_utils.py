@@ -692,3 +692,95 @@ def test_qbidirectional_round_trip_of_quantized_weights():
   q = fwd.kernel_quantizer_internal(fwd.kernel).numpy()
   entry = saved["bigru"]
   np.testing.assert_array_equal(entry["weights"][0] * entry["scales"][0], q)
+
+
+# ---------------------------------------------------------------------------
+# Parity with QKeras 0.9.0 (tests/fixtures/make_qkeras09_model_quantize_
+# fixtures.py): the same float model and config give the same Q-layers,
+# quantizers and predictions.
+# ---------------------------------------------------------------------------
+
+_FIXTURES = os.path.join(os.path.dirname(__file__), "data",
+                         "qkeras09_model_quantize")
+
+
+def _quantizer_texts(layer):
+  inner = getattr(layer, "forward_layer", None)
+  layer = getattr(inner, "cell", None) or getattr(layer, "cell", None) or layer
+  result = {}
+  for arg in ("kernel_quantizer", "bias_quantizer", "depthwise_quantizer",
+              "recurrent_quantizer", "state_quantizer", "average_quantizer",
+              "gamma_quantizer", "beta_quantizer", "mean_quantizer",
+              "variance_quantizer"):
+    q = getattr(layer, arg + "_internal", None)
+    if q is not None:
+      result[arg] = str(q)
+  for arg in ("activation", "recurrent_activation"):
+    a = getattr(layer, arg, None)
+    if a is not None:
+      result[arg] = getattr(a, "__name__", str(a))
+  if hasattr(layer, "quantizer"):
+    result["quantizer"] = str(layer.quantizer)
+  return result
+
+
+def _qkeras09_cnn():
+  x = L.Input((8, 8, 3), name="image")
+  y = L.Conv2D(6, 3, padding="same", name="conv1")(x)
+  y = L.BatchNormalization(name="bn1")(y)
+  y = L.Activation("relu", name="act1")(y)
+  r = L.Conv2D(6, 3, padding="same", activation="relu", name="conv2")(y)
+  y = L.Add(name="add")([y, r])
+  y = L.DepthwiseConv2D(3, name="dw")(y)
+  y = L.ReLU(name="relu")(y)
+  y = L.AveragePooling2D(2, name="pool")(y)
+  y = L.Flatten(name="flat")(y)
+  y = L.Dense(10, activation="tanh", name="dense")(y)
+  y = L.Dense(4, name="logits")(y)
+  y = L.Activation("softmax", name="softmax")(y)
+  return keras.Model(x, y, name="cnn")
+
+
+def _qkeras09_rnn():
+  x = L.Input((5, 3), name="seq")
+  y = L.Bidirectional(L.LSTM(4, return_sequences=True), name="bilstm")(x)
+  y = L.GRU(3, return_sequences=True, reset_after=False, name="gru")(y)
+  y = L.SimpleRNN(3, name="rnn")(y)
+  y = L.Dense(2, activation="sigmoid", name="out")(y)
+  return keras.Model(x, y, name="rnn")
+
+
+def _qkeras09_mlp():
+  return keras.Sequential([
+      L.Input((6,)),
+      L.Dense(16, activation="relu", name="fc1"),
+      L.Dense(8, name="fc2"),
+      L.Activation("sigmoid", name="sig"),
+      L.Dense(3, activation="softmax", name="fc3"),
+  ], name="mlp")
+
+
+_QKERAS09_MODELS = {"cnn": _qkeras09_cnn, "rnn": _qkeras09_rnn,
+                    "mlp": _qkeras09_mlp}
+
+
+@pytest.mark.parametrize("name", ["cnn", "rnn", "mlp"])
+def test_same_result_as_qkeras09(name):
+  import json  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(_FIXTURES, name + ".json")) as f:
+    expected = json.load(f)
+  data = np.load(os.path.join(_FIXTURES, name + ".npz"))
+  model = _QKERAS09_MODELS[name]()
+  model.set_weights([data[f"w_{i}"] for i in range(len(model.weights))])
+  qmodel = model_quantize(model, expected["config"],
+                          expected["activation_bits"], transfer_weights=True)
+  got = [[l.name, type(l).__name__, _quantizer_texts(l)]
+         for l in qmodel.layers]
+  want = [l for l in expected["layers"] if l[1] != "InputLayer"]
+  got = [l for l in got if l[1] != "InputLayer"]
+  assert got == want
+  y = qmodel.predict(data["x"], verbose=0)
+  if name == "rnn":  # float recurrences: TF 2.12 vs 2.21 graph rewrites
+    np.testing.assert_array_max_ulp(y, data["y"], maxulp=4)
+  else:
+    np.testing.assert_array_equal(y, data["y"])
