@@ -46,7 +46,8 @@ __all__ = ["load_qmodel", "quantized_model_from_json",
            "print_model_sparsity", "quantized_model_debug",
            "quantized_model_dump", "find_bn_fusing_layer_pair",
            "add_bn_fusing_weights", "REGISTERED_LAYERS", "model_quantize",
-           "quantize_activation", "clone_model_and_freeze_auto_po2_scale"]
+           "quantize_activation", "clone_model_and_freeze_auto_po2_scale",
+           "get_config", "is_TFOpLambda_layer", "get_y_from_TFOpLambda"]
 
 _LAYER_MODULES = (qlayers, qconvolutional, qpooling, qnormalization, qmac,
                   qrecurrent, qdepthwise_conv2d_transpose,
@@ -104,6 +105,36 @@ def quantized_model_from_json(json_string, custom_objects=None):
     from keras.src.legacy.saving import saving_utils  # pylint: disable=g-import-not-at-top
     return saving_utils.model_from_config(config, custom_objects=objects)
   return keras.models.model_from_json(json_string, custom_objects=objects)
+
+
+def get_config(quantizer_config, layer, layer_class, parameter=None):
+  """QKeras's lookup: the entry of ``quantizer_config`` for the layer
+  description ``layer`` (a ``{"config": {"name": ...}}`` dict, as in a
+  model's JSON, or a layer) -- by layer name, else by ``layer_class`` --
+  and, with ``parameter``, that field of it (None when missing)."""
+  if isinstance(layer, dict):
+    name = layer.get("config", {}).get("name", layer.get("name"))
+  else:
+    name = layer.name
+  quantizer = quantizer_config.get(name, quantizer_config.get(layer_class))
+  if quantizer is not None and parameter is not None:
+    quantizer = quantizer.get(parameter) if isinstance(quantizer, dict) else None
+  return quantizer
+
+
+def is_TFOpLambda_layer(layer):  # pylint: disable=invalid-name
+  """Whether ``layer`` is a Keras-2 ``TFOpLambda`` (Keras 3 has none)."""
+  return type(layer).__name__ == "TFOpLambda"
+
+
+def get_y_from_TFOpLambda(model_cfg, layer):  # pylint: disable=invalid-name
+  """The constant ``y`` of a Keras-2 ``TFOpLambda`` layer (``x + y``,
+  ``x * y``) from a model config, or None."""
+  for layer_config in model_cfg.get("layers", []):
+    if (layer_config.get("class_name") == "TFOpLambda" and
+        layer_config["config"]["name"] == layer.name):
+      return layer_config["inbound_nodes"][-1][-1]["y"]
+  return None
 
 
 _FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)

@@ -784,3 +784,26 @@ def test_same_result_as_qkeras09(name):
     np.testing.assert_array_max_ulp(y, data["y"], maxulp=4)
   else:
     np.testing.assert_array_equal(y, data["y"])
+
+
+def test_get_config_lookup_and_tfoplambda_helpers():
+  from qkeras.utils import get_config  # pylint: disable=g-import-not-at-top
+  from qkeras.utils import get_y_from_TFOpLambda  # pylint: disable=g-import-not-at-top
+  from qkeras.utils import is_TFOpLambda_layer  # pylint: disable=g-import-not-at-top
+  config = {"d1": {"kernel_quantizer": "binary"},
+            "QDense": {"kernel_quantizer": Q4}}
+  layer = {"class_name": "Dense", "config": {"name": "d1"}}
+  assert get_config(config, layer, "QDense", "kernel_quantizer") == "binary"
+  other = {"class_name": "Dense", "config": {"name": "d2"}}
+  assert get_config(config, other, "QDense", "kernel_quantizer") == Q4
+  assert get_config(config, other, "QDense", "bias_quantizer") is None
+  assert get_config(config, other, "QConv2D") is None
+  assert get_config(config, L.Dense(2, name="d1"), "QDense") == config["d1"]
+  assert not is_TFOpLambda_layer(L.Dense(2))
+  cfg = {"layers": [{"class_name": "TFOpLambda",
+                     "config": {"name": "tf.math.multiply"},
+                     "inbound_nodes": [["x", 0, 0, {"y": 3.0}]]}]}
+  op = type("TFOpLambda", (), {"name": "tf.math.multiply"})()
+  assert is_TFOpLambda_layer(op)
+  assert get_y_from_TFOpLambda(cfg, op) == 3.0
+  assert get_y_from_TFOpLambda(cfg, L.Dense(2)) is None
