@@ -10,6 +10,7 @@ no environment variables, no Keras configuration, no eager-mode assertion.
 import sys as _sys
 import types as _types
 
+from qkeras import b2t
 from qkeras import base_quantizer
 from qkeras import bn_folding_utils
 from qkeras import estimate
@@ -30,6 +31,7 @@ from qkeras import quantizers
 from qkeras import registry
 from qkeras import safe_eval as _safe_eval_module
 from qkeras import utils
+from qkeras.b2t import BinaryToThermometer
 from qkeras.base_quantizer import BaseQuantizer
 from qkeras.bn_folding_utils import unfold_model
 from qkeras.estimate import analyze_accumulator

@@ -21,6 +21,14 @@ def _create_variable_name(attr_name, var_name=None):
   return attr_name + "_" + str(keras.backend.get_uid(attr_name))
 
 
+def _is_settable(obj, name):
+  """``obj.name`` exists and is not a read-only property (quantized_linear's
+  ``integer`` is fixed at construction, as in QKeras)."""
+  attr = getattr(type(obj), name, None)
+  return hasattr(obj, name) and (not isinstance(attr, property) or
+                                 attr.fset is not None)
+
+
 def _to_python(value):
   """Makes a config value JSON-friendly (arrays -> lists, numpy -> Python)."""
   if isinstance(value, keras.Variable):
@@ -65,7 +73,8 @@ class BaseQuantizer:
           self.qnoise_factor, keras.Variable):
         self.qnoise_factor = self._make_variable(
             "qnoise_factor", float(self.qnoise_factor), "float32", var_name)
-      if hasattr(self, "integer") and _qmath.is_python_number(self.integer):
+      if (_is_settable(self, "integer") and
+          _qmath.is_python_number(self.integer)):
         self.integer = self._make_variable("integer", int(self.integer),
                                            "int32", var_name)
     self.built = True
