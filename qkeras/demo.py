@@ -10,14 +10,19 @@ Runs offline (scikit-learn's bundled digits and generated data):
 4. a Keras serialization round trip;
 5. the QKeras README network, trained in float and quantized on the 8x8
    digits: both accuracies, a per-layer quantizer summary, and a ``.keras``
-   save/reload with bit-identical predictions;
-6. a QLSTM sequence classifier on generated rising/falling sequences.
+   save/reload with bit-identical predictions, and ``print_qstats``;
+6. a QLSTM sequence classifier on generated rising/falling sequences;
+7. ``model_quantize``: the trained float network converted to 4 bits,
+   fine-tuned with gradual quantization (``QNoiseScheduler``), and its
+   quantized weights exported for hardware.
 
-The demo grows with the library (print_qstats, QTools energy and AutoQKeras
-come in later milestones).
+The demo grows with the library (QTools energy and AutoQKeras come in later
+milestones).
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -171,7 +176,8 @@ def digits_demo(out, epochs, seed=0):
   print("5. The QKeras README network on scikit-learn's digits "
         f"({epochs} epochs)", file=out)
   data = load_digits_data(seed)
-  float_acc = train(seed_network(quantized=False), data, epochs, seed)
+  float_model = seed_network(quantized=False)
+  float_acc = train(float_model, data, epochs, seed)
   qmodel = seed_network(quantized=True)
   q_acc = train(qmodel, data, epochs, seed)
   print(f"  float accuracy {float_acc:.4f}   quantized accuracy {q_acc:.4f}",
@@ -186,7 +192,59 @@ def digits_demo(out, epochs, seed=0):
                           restored.predict(x_test, verbose=0))
   print(f"  saved and reloaded {os.path.basename(path)}: identical "
         f"predictions = {same}", file=out)
-  return float_acc, q_acc
+  print("  print_qstats(quantized model):", file=out)
+  from qkeras.estimate import print_qstats  # pylint: disable=g-import-not-at-top
+  with contextlib.redirect_stdout(out):
+    print_qstats(qmodel)
+  return float_acc, q_acc, float_model
+
+
+# model_quantize configuration of section 7 (QKeras's format).
+CONVERT_CONFIG = {
+    "QConv2D": {"kernel_quantizer": "quantized_bits(4,0,1)",
+                "bias_quantizer": "quantized_bits(4,0,1)"},
+    "QSeparableConv2D": {"depthwise_quantizer": "quantized_bits(4,0,1)",
+                         "pointwise_quantizer": "quantized_bits(4,0,1)",
+                         "bias_quantizer": "quantized_bits(4,0,1)"},
+    "QDense": {"kernel_quantizer": "quantized_bits(4,0,1)",
+               "bias_quantizer": "quantized_bits(4,0,1)"},
+    "QActivation": {"relu": "quantized_relu(4,2)"},
+}
+
+
+def convert_demo(out, float_model, epochs, seed=0):
+  """model_quantize + QNoiseScheduler + model_save_quantized_weights."""
+  from qkeras.callbacks import QNoiseScheduler  # pylint: disable=g-import-not-at-top
+  from qkeras.utils import model_quantize  # pylint: disable=g-import-not-at-top
+  from qkeras.utils import model_save_quantized_weights  # pylint: disable=g-import-not-at-top
+  tune_epochs = max(1, epochs // 4)
+  print("7. model_quantize: the trained float network at 4 bits "
+        f"({tune_epochs} fine-tuning epochs)", file=out)
+  x_train, y_train, x_test, y_test = load_digits_data(seed)
+  qmodel = model_quantize(float_model, CONVERT_CONFIG, 4,
+                          transfer_weights=True)
+  quantizer_summary(qmodel, out)
+  keras.utils.set_random_seed(seed)
+  qmodel.compile(optimizer=keras.optimizers.Adam(0.001),
+                 loss="categorical_crossentropy", metrics=["accuracy"])
+  before = qmodel.evaluate(x_test, y_test, verbose=0)[1]
+  # The quantization noise rises from 0 (float) at the first epoch to 1
+  # (fully quantized) at the last one.
+  scheduler = QNoiseScheduler(start=0, finish=tune_epochs - 1,
+                              freq_type="epoch")
+  qmodel.fit(x_train, y_train, epochs=tune_epochs, batch_size=32, verbose=0,
+             callbacks=[scheduler])
+  after = qmodel.evaluate(x_test, y_test, verbose=0)[1]
+  print(f"  accuracy right after conversion {before:.4f}, after gradual "
+        f"fine-tuning {after:.4f}", file=out)
+  with contextlib.redirect_stdout(io.StringIO()):
+    saved = model_save_quantized_weights(qmodel)
+  entry = saved["first_conv2d"]
+  codes = np.unique(entry["weights"][0])
+  print(f"  exported first_conv2d kernel: integer codes {codes.min():.0f}.."
+        f"{codes.max():.0f}, power-of-two steps per filter "
+        f"{sorted(set(np.ravel(entry['scales'][0]).tolist()))}", file=out)
+  return before, after
 
 
 def sequence_data(n=600, steps=12, seed=0):
@@ -245,9 +303,11 @@ def main(argv=None):
   parser_demo(out)
   serialization_demo(out)
   print(file=out)
-  digits_demo(out, args.epochs, args.seed)
+  _, _, float_model = digits_demo(out, args.epochs, args.seed)
   print(file=out)
   rnn_demo(out, args.epochs, args.seed)
+  print(file=out)
+  convert_demo(out, float_model, args.epochs, args.seed)
   return 0
 
 

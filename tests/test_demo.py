@@ -13,12 +13,21 @@ def test_demo_main(capsys):
   out = capsys.readouterr().out
   for heading in ("1. Quantizer transfer values", "2. Quantizing a 64x8",
                   "3. Quantizer strings are parsed", "4. Keras serialization",
-                  "5. The QKeras README network", "6. A QLSTM sequence"):
+                  "5. The QKeras README network", "6. A QLSTM sequence",
+                  "7. model_quantize: the trained float network",
+                  "Number of operations in model:", "Weight profiling:",
+                  "Total Sparsity"):
     assert heading in out
   assert "identical outputs = True" in out
   assert "ValueError: Cannot parse quantizer" in out
   assert "identical predictions = True" in out
   assert "first_conv2d            QConv2D  stochastic_ternary" in out
+  assert "first_conv2d                  : 5832  (smux_2_8)" in out
+  # The converted model is fully quantized at the end of fine-tuning: its
+  # exported kernel holds 4-bit integer codes.
+  codes = out.split("integer codes ")[1].split(",")[0]
+  low, high = (int(v) for v in codes.split(".."))
+  assert -7 <= low < 0 < high <= 7
 
 
 @pytest.mark.slow
