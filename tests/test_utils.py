@@ -341,6 +341,7 @@ def test_key_priority_name_then_q_class_then_keras_class_then_default():
   assert type(q.get_layer("a")) is L.Dense
 
 
+@pytest.mark.filterwarnings("ignore:QAdaptiveActivation.*no step variable")
 def test_activation_entries():
   x = L.Input((4,))
   a = L.Activation("relu", name="r")(x)
@@ -807,3 +808,49 @@ def test_get_config_lookup_and_tfoplambda_helpers():
   assert is_TFOpLambda_layer(op)
   assert get_y_from_TFOpLambda(cfg, op) == 3.0
   assert get_y_from_TFOpLambda(cfg, L.Dense(2)) is None
+
+
+def test_print_qstats_of_a_converted_model(capsys):
+  from qkeras.estimate import print_qstats  # pylint: disable=g-import-not-at-top
+  model = _randomize(keras.Sequential([
+      L.Input((6, 6, 1)), L.Conv2D(4, 3, name="conv"),
+      L.Activation("relu", name="act"), L.Flatten(name="flat"),
+      L.Dense(2, name="dense")]), 12)
+  qmodel = model_quantize(model, {
+      "QConv2D": {"kernel_quantizer": Q4, "bias_quantizer": Q4},
+      "QDense": {"kernel_quantizer": Q4, "bias_quantizer": Q4},
+      "QActivation": "quantized_relu(4,2)"}, 4, transfer_weights=True)
+  before = _weights(qmodel)
+  total, per_layer = get_model_sparsity(qmodel, per_layer=True)
+  capsys.readouterr()
+  print_qstats(qmodel)
+  _assert_same_weights(before, qmodel.get_weights())
+  sparsity = dict(per_layer)
+  # conv: 8-bit unsigned input (the input layer's quantized_relu(8,0)) x
+  # 4-bit signed weights, 4*4*4 outputs * 3*3*1 taps = 576; dense: 4-bit
+  # unsigned activations x 4-bit weights, 64*2 = 128. Bits: 170 weights * 4.
+  assert capsys.readouterr().out == "\n".join([
+      "",
+      "Number of operations in model:",
+      "    conv                          : 576   (smult_4_8)",
+      "    dense                         : 128   (smult_4_4)",
+      "",
+      "Number of operation types in model:",
+      "    smult_4_4                     : 128",
+      "    smult_4_8                     : 576",
+      "",
+      "Weight profiling:",
+      "    conv_weights                   : 36    (4-bit unit)",
+      "    conv_bias                      : 4     (4-bit unit)",
+      "    dense_weights                  : 128   (4-bit unit)",
+      "    dense_bias                     : 2     (4-bit unit)",
+      "    ----------------------------------------",
+      "    Total Bits                     :   680",
+      "",
+      "Weight sparsity:",
+      "... quantizing model",
+      f"    conv                           : {sparsity['conv']:.4f}",
+      f"    dense                          : {sparsity['dense']:.4f}",
+      "    ----------------------------------------",
+      f"    Total Sparsity                 : {total:.4f}",
+      ""])
