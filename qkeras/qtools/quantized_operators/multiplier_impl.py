@@ -1,0 +1,262 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""How a product ``weight * input`` is built in hardware, and its format.
+
+Each multiplier takes the two operand formats and a fresh *template*
+output format (chosen by ``MultiplierFactory``) and fills in the output's
+bits. ``gate_factor`` is the energy of the operation relative to an adder
+and ``gate_bits`` the bit width the energy model is evaluated at.
+"""
+
+import numpy as np
+
+
+def _is_gate_operand(quantizer):
+  """Binary ±1 or ternary: multiplying by it is a selection (mux)."""
+  return quantizer.mode in (2, 3)
+
+
+def _name_po2_output(output):
+  output.name = "quantized_po2" if output.is_signed else "quantized_relu_po2"
+
+
+def _check_not_float(multiplier):
+  if multiplier.input.is_floating_point or multiplier.weights.is_floating_point:
+    raise ValueError(
+        f"{type(multiplier).__name__}: floating-point operands need the "
+        "floating-point multiplier.")
+
+
+class IMultiplier:
+  """A product ``weights * input`` with format ``output``."""
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    self.input = input_quantizer
+    self.weights = weight_quantizer
+    self.output = output_quantizer
+    self.output.op_type = "multiplier"
+    self.gate_factor = 1
+    self.gate_bits = 0
+
+  @staticmethod
+  def implemented_as():
+    raise NotImplementedError
+
+  def name(self):
+    return self.output.name
+
+  def output_quantizer(self):
+    return self.output
+
+
+class Mux(IMultiplier):
+  """Multiplication by a binary ±1 or ternary operand: a mux selecting
+  ``±x`` (and 0).
+
+  The output has the other operand's bits and integer bits, plus a sign bit
+  when that operand is unsigned and the selector signed. ``gate_factor`` is
+  0.3 for a binary selector and 0.6 for a ternary one; ``gate_bits`` is the
+  other operand's width. A power-of-two output keeps the po2 operand's
+  maximum and has ``int_bits = bits``.
+  """
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    if _is_gate_operand(weight_quantizer):
+      gate, other = weight_quantizer, input_quantizer
+    else:
+      gate, other = input_quantizer, weight_quantizer
+    out = self.output
+    out.is_signed = input_quantizer.is_signed | weight_quantizer.is_signed
+    out.bits = other.bits
+    out.int_bits = other.int_bits
+    if not other.is_signed and gate.is_signed:
+      out.bits += 1
+    self.gate_factor = 0.3 if gate.mode == 3 else 0.6
+    self.gate_bits = other.bits
+    if out.is_po2:
+      _name_po2_output(out)
+      po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
+      out.max_val_po2 = po2.max_val_po2
+      out.int_bits = out.bits
+
+  @staticmethod
+  def implemented_as():
+    return "mux"
+
+
+class XorGate(IMultiplier):
+  """Binary ±1 times binary ±1: an XOR. ``bits``/``int_bits`` are the
+  larger of the operands', ``gate_factor`` 0.3, ``gate_bits`` 1."""
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    if self.output.name != "ternary":
+      _check_not_float(self)
+      self.output.bits = max(self.input.bits, self.weights.bits)
+      self.output.int_bits = max(self.input.int_bits, self.weights.int_bits)
+      self.output.is_signed = self.input.is_signed | self.weights.is_signed
+      self.output.is_floating_point = False
+    self.gate_factor = 0.3
+    self.gate_bits = 1
+
+  @staticmethod
+  def implemented_as():
+    return "xor"
+
+
+class Shifter(IMultiplier):
+  """Power of two times fixed point: a shift.
+
+  With ``(-min_exp, max_exp) = po2.get_min_max_exp()`` the fixed-point
+  operand grows by ``-min_exp`` fractional and ``max_exp`` integer bits:
+  ``bits = q.bits + max_exp - min_exp`` (+1 when ``q`` is unsigned and the
+  po2 signed), ``int_bits = q.int_bits + max_exp``. ``gate_factor`` is
+  ``0.3 * distinct po2 values`` with ``gate_bits = q.bits`` when the values
+  are known (inference), else 1 with ``gate_bits = b * log10(b)``,
+  ``b = sqrt(2**po2.bits * q.bits)`` (a programmable shifter).
+  """
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    _check_not_float(self)
+    if weight_quantizer.mode == 1:
+      po2, qbits = weight_quantizer, input_quantizer
+    else:
+      po2, qbits = input_quantizer, weight_quantizer
+    neg_min_exp, max_exp = po2.get_min_max_exp()
+    out = self.output
+    out.bits = int(qbits.bits + max_exp + neg_min_exp)
+    if not qbits.is_signed and po2.is_signed:
+      out.bits += 1
+    out.int_bits = int(qbits.int_bits + max_exp)
+    out.is_signed = qbits.is_signed | po2.is_signed
+    out.is_floating_point = False
+    if po2.inference_value_counts > 0:
+      self.gate_factor = po2.inference_value_counts * 0.3
+      self.gate_bits = qbits.bits
+    else:
+      self.gate_factor = 1
+      b = np.sqrt(2**po2.bits * qbits.bits)
+      self.gate_bits = b * np.log10(b)
+
+  @staticmethod
+  def implemented_as():
+    return "shifter"
+
+
+class AndGate(IMultiplier):
+  """Multiplication by a binary 0/1 operand: an AND.
+
+  Unless the output is ternary: ``bits = max(bits)``; ``int_bits`` is the
+  input's when the weight is the 0/1 operand, else the weight's; a po2
+  output keeps the po2 operand's maximum. ``gate_factor`` 0.1,
+  ``gate_bits`` = output bits.
+  """
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    out = self.output
+    if out.name != "ternary":
+      out.bits = max(self.input.bits, self.weights.bits)
+      out.is_signed = self.input.is_signed | self.weights.is_signed
+      out.is_floating_point = (self.input.is_floating_point |
+                               self.weights.is_floating_point)
+      if weight_quantizer.mode == 4:
+        out.int_bits = input_quantizer.int_bits
+      else:
+        out.int_bits = weight_quantizer.int_bits
+      if out.is_po2:
+        _name_po2_output(out)
+        po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
+        out.max_val_po2 = po2.max_val_po2
+    self.gate_bits = out.bits
+    self.gate_factor = 0.1
+
+  @staticmethod
+  def implemented_as():
+    return "and"
+
+
+class Adder(IMultiplier):
+  """Power of two times power of two: the exponents are added.
+
+  ``bits = max(bits) + 1``, ``int_bits = max(int_bits) + 1``, po2 output
+  with maximum ``max_w * max_x`` (-1 if either is unbounded);
+  ``gate_factor`` 1, ``gate_bits`` = output bits.
+  """
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    _check_not_float(self)
+    out = self.output
+    out.bits = max(self.input.bits, self.weights.bits) + 1
+    out.int_bits = max(self.input.int_bits, self.weights.int_bits) + 1
+    out.is_signed = self.input.is_signed | self.weights.is_signed
+    out.is_floating_point = False
+    out.is_po2 = 1
+    if self.input.max_val_po2 == -1 or self.weights.max_val_po2 == -1:
+      out.max_val_po2 = -1
+    else:
+      out.max_val_po2 = self.input.max_val_po2 * self.weights.max_val_po2
+    if "po2" in (out.name or ""):
+      _name_po2_output(out)
+    self.gate_bits = out.bits
+    self.gate_factor = 1
+
+  @staticmethod
+  def implemented_as():
+    return "add"
+
+
+class FloatingPointMultiplier(IMultiplier):
+  """A float operand makes a float product as wide as the widest float
+  operand; ``gate_factor`` 1, ``gate_bits`` = output bits."""
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    if not (self.input.is_floating_point or self.weights.is_floating_point):
+      raise ValueError("FloatingPointMultiplier needs a floating-point "
+                       "operand.")
+    out = self.output
+    out.bits = max(self.input.bits * self.input.is_floating_point,
+                   self.weights.bits * self.weights.is_floating_point)
+    out.int_bits = -1
+    out.is_signed = 1
+    out.is_floating_point = True
+    self.gate_factor = 1
+    self.gate_bits = out.bits
+
+  @staticmethod
+  def implemented_as():
+    return "mul"
+
+
+def fractional_bits(quantizer):
+  """``bits - is_signed - int_bits`` of a fixed-point format."""
+  return quantizer.bits - int(quantizer.is_signed) - quantizer.int_bits
+
+
+class FixedPointMultiplier(IMultiplier):
+  """Fixed point times fixed point: integer and fractional bits add up.
+
+  ``int_bits = int_x + int_w``, ``frac = frac_x + frac_w`` (``frac = bits -
+  is_signed - int_bits``), ``bits = int_bits + frac + is_signed``; e.g. two
+  signed 8-bit fractions make 15 bits. ``gate_factor`` 1, ``gate_bits =
+  sqrt(bits_x * bits_w)``.
+  """
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(weight_quantizer, input_quantizer, output_quantizer)
+    _check_not_float(self)
+    out = self.output
+    out.int_bits = self.input.int_bits + self.weights.int_bits
+    out.is_signed = self.input.is_signed | self.weights.is_signed
+    out.bits = (out.int_bits + int(out.is_signed) +
+                fractional_bits(self.input) + fractional_bits(self.weights))
+    out.is_floating_point = False
+    self.gate_factor = 1
+    self.gate_bits = np.sqrt(self.input.bits * self.weights.bits)
+
+  @staticmethod
+  def implemented_as():
+    return "mul"
