@@ -160,6 +160,8 @@ def _layer_json(layer, entry):
       name = _multiplier_key(layer, value) if key == "multiplier" else key
       item[name] = data
   item["operation_count"] = _plain(feature.get("operation_count"))
+  if feature.get("unsupported"):
+    item["unsupported"] = True  # passed through: QTools does not model it
   return item
 
 

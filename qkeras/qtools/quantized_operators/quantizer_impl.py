@@ -24,10 +24,12 @@ FLOATINGPOINT_BITS = 32
 
 
 def to_int(value):
-  """``value`` (a Python/NumPy number or a Keras variable) as a Python int."""
+  """``value`` (a Python/NumPy number or a Keras variable) as a Python int;
+  per-channel values (``QAdaptiveActivation``'s integer bits) give their
+  largest."""
   if hasattr(value, "numpy"):
     value = value.numpy()
-  return int(np.asarray(value))
+  return int(np.max(np.asarray(value)))
 
 
 def get_exp(quantizer):
