@@ -233,7 +233,7 @@ def _kernel_shape(layer):
   """The kernel shape the accumulator sums over (rank 2 or 4): depthwise
   kernels sum ``kh * kw`` products per channel, Conv1D kernels are read as
   ``(k, 1, Ci, Co)``."""
-  shape = tuple(int(v) for v in layer.kernel.shape)
+  shape = tuple(int(v) for v in layer.weights[0].shape)
   if "Depthwise" in type(layer).__name__:
     return shape[:-2] + (1, 1)
   if len(shape) == 3:

@@ -101,7 +101,7 @@ def get_operation_count(layer, input_shape):
     return _prod(layer.compute_output_shape(input_shape)[1:])
   if "Activation" in name or "BatchNormalization" in name:
     return _prod(input_shape[1:])
-  kernel = getattr(layer, "kernel", None)
+  kernel = layer.weights[0] if layer.weights else None
   if base in ("Conv2D", "Conv2DBatchnorm", "Conv2DTranspose"):
     _, _, _, ci = _channels_last(layer, input_shape)
     _, ho, wo, co = _channels_last(layer,
