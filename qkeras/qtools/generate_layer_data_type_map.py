@@ -13,6 +13,8 @@ import collections
 import copy
 import sys
 
+import numpy as np
+
 from qkeras.qtools import qgraph
 from qkeras.qtools import qtools_util
 from qkeras.qtools.quantized_operators import accumulator_factory
@@ -36,6 +38,8 @@ QKERAS_LAYERS = ["QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D",
 KERAS_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
                 "Conv2DTranspose"]
 FOLDED_LAYERS = ["QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm"]
+SEPARABLE_LAYERS = ["QSeparableConv1D", "QSeparableConv2D",
+                    "SeparableConv1D", "SeparableConv2D"]
 POOLING_LAYERS = ["AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D",
                   "GlobalAveragePooling2D", "QAveragePooling2D",
                   "QGlobalAveragePooling2D"]
@@ -358,6 +362,68 @@ def _find_layer(graph, name):
                    "not in the model.")
 
 
+def _separable(ctx, node_id, layer, inputs, input_shape, shapes):
+  """A separable convolution as its two steps (QKeras did not model it):
+  the depthwise products (``kh * kw`` summed per channel), optionally
+  quantized by ``depthwise_activation``, then the pointwise products
+  (``Ci * depth_multiplier`` summed) plus the bias."""
+  input_q = inputs[0][0]
+  depthwise_kernel, pointwise_kernel = layer.weights[0], layer.weights[1]
+  if ctx.is_reference(layer):
+    depthwise_q = ctx.reference_weight_type()
+    pointwise_q = ctx.reference_weight_type()
+    bias_q = ctx.reference_weight_type()
+    between = None
+  else:
+    depthwise_q = ctx.supported(layer.depthwise_quantizer_internal,
+                                "depthwise", layer) or ctx.default()
+    pointwise_q = ctx.supported(layer.pointwise_quantizer_internal,
+                                "pointwise", layer) or ctx.default()
+    bias_q = ctx.supported(layer.bias_quantizer_internal, "bias", layer)
+    between = getattr(layer, "depthwise_activation", None)
+  if not layer.use_bias:
+    bias_q = None
+  multipliers = multiplier_factory.MultiplierFactory()
+  accumulators = accumulator_factory.AccumulatorFactory()
+  spatial = tuple(int(v) for v in depthwise_kernel.shape[:-2])
+  dw_multiplier = multipliers.make_multiplier(depthwise_q, input_q)
+  dw_accumulator = accumulators.make_accumulator(
+      (int(np.prod(spatial)), 1, 1, 1), dw_multiplier, use_bias=False)
+  if between is not None:
+    middle_q = ctx.supported(between, "depthwise_activation", layer)
+  else:
+    middle_q = dw_accumulator.output
+  pw_multiplier = multipliers.make_multiplier(pointwise_q, middle_q)
+  channels, filters = (int(v) for v in pointwise_kernel.shape[-2:])
+  pw_accumulator = accumulators.make_accumulator(
+      (1, 1, channels, filters), pw_multiplier, use_bias=False)
+  if bias_q is not None:
+    adder = adder_factory.IAdder().make_quantizer(pw_accumulator.output,
+                                                  bias_q)
+    pw_accumulator.output = adder.output
+  if ctx.is_reference(layer):
+    for op in (dw_multiplier, dw_accumulator, pw_multiplier, pw_accumulator):
+      op.output = ctx.reference_arithmetic_type()
+  output = ctx.output(node_id, pw_accumulator.output)
+  out = qtools_util._channels_last(layer, shapes)  # pylint: disable=protected-access
+  positions = int(np.prod(out[1:-1]))
+  dw_count = positions * int(np.prod(spatial)) * channels
+  pw_count = positions * channels * filters
+  return {"input_quantizer_list": [q for q, _ in inputs],
+          "depthwise_quantizer": depthwise_q,
+          "depthwise_shapes": tuple(int(v) for v in depthwise_kernel.shape),
+          "pointwise_quantizer": pointwise_q,
+          "pointwise_shapes": tuple(int(v) for v in pointwise_kernel.shape),
+          "bias_quantizer": bias_q, "b_shapes": filters,
+          "depthwise_multiplier": dw_multiplier,
+          "depthwise_accumulator": dw_accumulator,
+          "multiplier": pw_multiplier, "accumulator": pw_accumulator,
+          "output_quantizer": output, "output_shapes": shapes,
+          "depthwise_operation_count": dw_count,
+          "pointwise_operation_count": pw_count,
+          "operation_count": dw_count + pw_count}
+
+
 def _unsupported(ctx, node_id, layer, inputs, shapes, count):
   print(f"[WARNING] QTools cannot parse {type(layer).__name__} "
         f"({layer.name}). The input quantizer of this layer is directly "
@@ -411,9 +477,10 @@ def generate_layer_data_type_map(
     if not inputs:
       continue
     input_shape = _largest_input_shape(inputs)
-    count = qtools_util.get_operation_count(layer, input_shape)
-    shapes = _output_shapes(layer, input_shape)
     name = type(layer).__name__
+    count = (0 if name in SEPARABLE_LAYERS else
+             qtools_util.get_operation_count(layer, input_shape))
+    shapes = _output_shapes(layer, input_shape)
     if qtools_util.is_merge_layers(layer):
       entry = _merge(ctx, node_id, layer, inputs, shapes, count)
     elif (qtools_util.is_shape_alternation_layers(layer) or
@@ -432,6 +499,8 @@ def generate_layer_data_type_map(
     elif name in QKERAS_LAYERS or name in KERAS_LAYERS:
       entry = _weight_layer(ctx, node_id, layer, inputs, shapes, count,
                             folded=False)
+    elif name in SEPARABLE_LAYERS:
+      entry = _separable(ctx, node_id, layer, inputs, input_shape, shapes)
     elif name in FOLDED_LAYERS:
       entry = _weight_layer(ctx, node_id, layer, inputs, shapes, count,
                             folded=True)

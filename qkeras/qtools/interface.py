@@ -39,6 +39,10 @@ _FIELDS = (
     ("pool_sum_accumulator", None, True),
     ("pool_avg_multiplier", None, True),
     ("weight_quantizer", "w_shapes", False),
+    ("depthwise_quantizer", "depthwise_shapes", False),
+    ("pointwise_quantizer", "pointwise_shapes", False),
+    ("depthwise_multiplier", None, True),
+    ("depthwise_accumulator", None, True),
     ("bias_quantizer", "b_shapes", False),
     ("multiplier", None, True),
     ("accumulator", None, True),
@@ -160,6 +164,9 @@ def _layer_json(layer, entry):
       name = _multiplier_key(layer, value) if key == "multiplier" else key
       item[name] = data
   item["operation_count"] = _plain(feature.get("operation_count"))
+  for key in ("depthwise_operation_count", "pointwise_operation_count"):
+    if feature.get(key) is not None:
+      item[key] = _plain(feature[key])
   if feature.get("unsupported"):
     item["unsupported"] = True  # passed through: QTools does not model it
   return item

@@ -34,15 +34,23 @@ from qkeras.qtools import settings
 ACTIVATION_LAYERS = ("QActivation", "QAdaptiveActivation", "Activation")
 BN_LAYERS = ("QBatchNormalization", "BatchNormalization")
 MERGE_LAYERS = ("Add", "Multiply", "Subtract")
+SEPARABLE_LAYERS = ("QSeparableConv1D", "QSeparableConv2D", "SeparableConv1D",
+                    "SeparableConv2D")
 AVERAGE_POOLING_LAYERS = ("AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D",
-                          "GlobalAveragePooling2D")
+                          "GlobalAveragePooling2D", "QAveragePooling2D",
+                          "QGlobalAveragePooling2D")
+# QKeras priced the folded layers, QAveragePooling2D/QGlobalAveragePooling2D
+# and transposed convolutions at 0 (they were missing from its lists); here
+# they cost what their data-type map entries describe.
+FOLDED_LAYERS = ("QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm")
 MAC_LAYERS = ("QConv2D", "QConv1D", "QDepthwiseConv2D", "QDense", "Conv2D",
-              "Conv1D", "DepthwiseConv2D", "Dense")
+              "Conv1D", "DepthwiseConv2D", "Dense", "QConv2DTranspose",
+              "Conv2DTranspose") + FOLDED_LAYERS
 # Layers whose weights/bias are read as parameters (QKeras's QKERAS_LAYERS +
-# KERAS_LAYERS).
+# KERAS_LAYERS, and the folded layers).
 WEIGHT_LAYERS = ("QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D",
                  "QConv2DTranspose", "Dense", "Conv1D", "Conv2D",
-                 "DepthwiseConv2D", "Conv2DTranspose")
+                 "DepthwiseConv2D", "Conv2DTranspose") + FOLDED_LAYERS
 
 # Bit-level operations of fixed-point hardware, all priced as an adder.
 _FPM_ADDER_LIKE = ("add", "mux", "xor", "and", "or", "shifter")
@@ -225,6 +233,14 @@ def parameter_read_energy(layer, layer_item, weights_on_memory, min_sram_size,
       quantizer = _get(layer_item, key)
       if quantizer is not None:
         energy += read(channels, quantizer)
+  elif name in SEPARABLE_LAYERS:
+    for key in ("depthwise", "pointwise"):
+      quantizer = _get(layer_item, key + "_quantizer")
+      if quantizer is not None:
+        energy += read(_get(layer_item, key + "_shapes"), quantizer)
+    bias_quantizer = _get(layer_item, "bias_quantizer")
+    if bias_quantizer is not None:
+      energy += read(_get(layer_item, "b_shapes"), bias_quantizer)
   elif name in WEIGHT_LAYERS:
     weight_quantizer = _get(layer_item, "weight_quantizer")
     if weight_quantizer is not None:
@@ -256,6 +272,8 @@ def layer_op_energy(layer, layer_item):
   * (Global)AveragePooling2D: ``N * add(accumulator bits)``;
   * Conv1D/Conv2D/DepthwiseConv2D/Dense (and Q versions):
     ``N * (multiplier gate energy + add(accumulator bits))``;
+  * separable convolutions: that for the depthwise and the pointwise step,
+    each with its own operation count;
   * every other layer: 0.
   """
   name = layer.__class__.__name__
@@ -277,7 +295,24 @@ def layer_op_energy(layer, layer_item):
     accumulator = _get(layer_item, "pool_sum_accumulator")
     if accumulator is None:
       accumulator = _get(layer_item, "accumulator")
-    return 0.0 if accumulator is None else count * _add_energy(accumulator)
+    if accumulator is None:
+      return 0.0
+    energy = count * _add_energy(accumulator)
+    multiplier = _get(layer_item, "pool_avg_multiplier")
+    shapes = _get(layer_item, "output_shapes")
+    if multiplier is not None and shapes is not None:
+      # One multiplication by average_quantizer(1/A) per output value.
+      energy += _size(shapes) * _gate_energy(multiplier)
+    return energy
+  if name in SEPARABLE_LAYERS:
+    if _get(layer_item, "depthwise_multiplier") is None:
+      return 0.0
+    return (_get(layer_item, "depthwise_operation_count") * (
+        _gate_energy(_get(layer_item, "depthwise_multiplier")) +
+        _add_energy(_get(layer_item, "depthwise_accumulator"))) +
+            _get(layer_item, "pointwise_operation_count") * (
+                _gate_energy(_get(layer_item, "multiplier")) +
+                _add_energy(_get(layer_item, "accumulator"))))
   if name in MAC_LAYERS:
     multiplier = _get(layer_item, "multiplier")
     accumulator = _get(layer_item, "accumulator")
@@ -285,6 +320,10 @@ def layer_op_energy(layer, layer_item):
       return 0.0
     return count * (_gate_energy(multiplier) + _add_energy(accumulator))
   return 0.0
+
+
+def _size(shape):
+  return int(np.prod([int(d) for d in tuple(shape)[1:] if d is not None]))
 
 
 def _input_shapes(layer):
