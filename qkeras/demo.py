@@ -14,10 +14,11 @@ Runs offline (scikit-learn's bundled digits and generated data):
 6. a QLSTM sequence classifier on generated rising/falling sequences;
 7. ``model_quantize``: the trained float network converted to 4 bits,
    fine-tuned with gradual quantization (``QNoiseScheduler``), and its
-   quantized weights exported for hardware.
+   quantized weights exported for hardware;
+8. QTools: the estimated inference energy (Horowitz 45 nm) of the float
+   network, of the README's quantized network and of the 4-bit conversion.
 
-The demo grows with the library (QTools energy and AutoQKeras come in later
-milestones).
+The demo grows with the library (AutoQKeras comes in a later milestone).
 """
 
 import argparse
@@ -196,7 +197,7 @@ def digits_demo(out, epochs, seed=0):
   from qkeras.estimate import print_qstats  # pylint: disable=g-import-not-at-top
   with contextlib.redirect_stdout(out):
     print_qstats(qmodel)
-  return float_acc, q_acc, float_model
+  return float_acc, q_acc, float_model, qmodel
 
 
 # model_quantize configuration of section 7 (QKeras's format).
@@ -244,7 +245,36 @@ def convert_demo(out, float_model, epochs, seed=0):
   print(f"  exported first_conv2d kernel: integer codes {codes.min():.0f}.."
         f"{codes.max():.0f}, power-of-two steps per filter "
         f"{sorted(set(np.ravel(entry['scales'][0]).tolist()))}", file=out)
-  return before, after
+  return before, after, qmodel
+
+
+def model_energy(model, source, weights_type=None, arithmetic_type=None):
+  """QTools energy (pJ) of one inference, weights and activations in SRAM."""
+  from qkeras.qtools import QTools  # pylint: disable=g-import-not-at-top
+  from qkeras.qtools import settings as qtools_settings  # pylint: disable=g-import-not-at-top
+  with contextlib.redirect_stdout(io.StringIO()):
+    qtools = QTools(model, process="horowitz", source_quantizers=source,
+                    keras_quantizer=weights_type,
+                    keras_accumulator=arithmetic_type)
+    energy = qtools.pe(weights_on_memory="sram",
+                       activations_on_memory="sram", min_sram_size=0,
+                       rd_wr_on_io=False)
+  return qtools.extract_energy_sum(qtools_settings.cfg.include_energy, energy)
+
+
+def energy_demo(out, float_model, readme_qmodel, converted_qmodel):
+  print("8. QTools: estimated energy of one inference (Horowitz 45 nm, "
+        "SRAM)", file=out)
+  float_pj = model_energy(float_model, "fp32", "fp32", "fp32")
+  rows = [("float network (fp32)", float_pj),
+          ("README network, quantized", model_energy(
+              readme_qmodel, "quantized_bits(8,0,1)")),
+          ("float network at 4 bits (section 7)", model_energy(
+              converted_qmodel, "quantized_bits(8,0,1)"))]
+  for name, pj in rows:
+    print(f"  {name:38} {pj:10d} pJ  ({float_pj / max(pj, 1):5.1f}x less "
+          "than float)", file=out)
+  return rows
 
 
 def sequence_data(n=600, steps=12, seed=0):
@@ -303,11 +333,13 @@ def main(argv=None):
   parser_demo(out)
   serialization_demo(out)
   print(file=out)
-  _, _, float_model = digits_demo(out, args.epochs, args.seed)
+  _, _, float_model, readme_qmodel = digits_demo(out, args.epochs, args.seed)
   print(file=out)
   rnn_demo(out, args.epochs, args.seed)
   print(file=out)
-  convert_demo(out, float_model, args.epochs, args.seed)
+  _, _, converted = convert_demo(out, float_model, args.epochs, args.seed)
+  print(file=out)
+  energy_demo(out, float_model, readme_qmodel, converted)
   return 0
 
 

@@ -16,7 +16,7 @@ def test_demo_main(capsys):
                   "5. The QKeras README network", "6. A QLSTM sequence",
                   "7. model_quantize: the trained float network",
                   "Number of operations in model:", "Weight profiling:",
-                  "Total Sparsity"):
+                  "Total Sparsity", "8. QTools: estimated energy"):
     assert heading in out
   assert "identical outputs = True" in out
   assert "ValueError: Cannot parse quantizer" in out
@@ -28,6 +28,14 @@ def test_demo_main(capsys):
   codes = out.split("integer codes ")[1].split(",")[0]
   low, high = (int(v) for v in codes.split(".."))
   assert -7 <= low < 0 < high <= 7
+  energies = {}
+  for line in out.split("8. QTools")[1].splitlines()[1:4]:
+    name, rest = line[:40].strip(), line[40:]
+    energies[name] = int(rest.split("pJ")[0])
+  assert len(energies) == 3
+  float_pj = energies["float network (fp32)"]
+  assert all(0 < pj < float_pj / 5 for name, pj in energies.items()
+             if name != "float network (fp32)"), energies
 
 
 @pytest.mark.slow
