@@ -18,7 +18,8 @@ from qkeras.qdense_batchnorm import QDenseBatchnorm
 from qkeras.qdepthwiseconv2d_batchnorm import QDepthwiseConv2DBatchnorm
 from qkeras.qlayers import QDense
 
-__all__ = ["convert_folded_layer_to_unfolded", "unfold_model"]
+__all__ = ["convert_folded_layer_to_unfolded", "unfold_model",
+           "populate_bias_quantizer_from_accumulator"]
 
 _UNFOLDED = {
     QConv2DBatchnorm: QConv2D,
@@ -57,3 +58,32 @@ def unfold_model(model):
     weights = old.get_folded_weights() if is_folded(old) else old.weights
     new.set_weights([keras.ops.convert_to_numpy(w) for w in weights])
   return new_model
+
+
+def populate_bias_quantizer_from_accumulator(model, source_quantizers=None):
+  """Gives every folded layer without a bias quantizer the accumulator's
+  type as its bias quantizer (QTools data-type map; sources default to
+  ``quantized_bits(8, 0, 1)``). The folded bias then has the width the
+  hardware sum has. Changes the layers of ``model`` in place (that is its
+  purpose) and returns ``model``; a second call changes nothing.
+  """
+  from qkeras.qtools import generate_layer_data_type_map as datatypes  # pylint: disable=g-import-not-at-top
+  from qkeras.qtools import qgraph  # pylint: disable=g-import-not-at-top
+  default = "quantized_bits(8, 0, 1)"
+  graph, sources = qgraph.CreateGraph(model, source_quantizers or default,
+                                      default)
+  qgraph.GraphPropagateActivationsToEdges(graph)
+  layer_map = datatypes.generate_layer_data_type_map(
+      graph, sources, is_inference=False, keras_quantizer=default,
+      keras_accumulator=default)
+  for layer, entry in layer_map["layer_data_type_map"].items():
+    bias_type = getattr(entry, "bias_quantizer", None)
+    if (not is_folded(layer) or bias_type is None or
+        layer.bias_quantizer_internal is not None):
+      continue
+    quantizer = bias_type.convert_to_qkeras_quantizer()
+    layer.bias_quantizer = quantizer
+    layer.bias_quantizer_internal = quantizer
+    names = list(layer._quantizer_names)  # pylint: disable=protected-access
+    layer.quantizers[names.index("bias_quantizer")] = quantizer
+  return model

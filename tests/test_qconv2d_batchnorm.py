@@ -241,3 +241,36 @@ def test_qkeras09_folded_model_files(kind):
   unfolded = unfold_model(model)
   np.testing.assert_array_equal(unfolded.predict(data["x"], verbose=0),
                                 model.predict(data["x"], verbose=0))
+
+
+def test_populate_bias_quantizer_from_accumulator(tmp_path):
+  from qkeras.bn_folding_utils import populate_bias_quantizer_from_accumulator  # pylint: disable=g-import-not-at-top
+  x = keras.Input((6, 6, 2))
+  y = QConv2DBatchnorm(4, 3, kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+                       name="folded")(x)
+  y = QActivation("quantized_relu(4)")(y)
+  model = keras.Model(x, y)
+  data = np.random.default_rng(0).normal(size=(2, 6, 6, 2)).astype("float32")
+  assert populate_bias_quantizer_from_accumulator(model, None) is model
+  layer = model.get_layer("folded")
+  # 8-bit inputs x 4-bit weights: 11 bits, 0 integer bits; 3*3*2 = 18
+  # products: 5 more bits -> the bias takes quantized_bits(16,5,1).
+  assert str(layer.bias_quantizer_internal) == "quantized_bits(16,5,1)"
+  assert layer.get_quantizers()[1] is layer.bias_quantizer_internal
+  populate_bias_quantizer_from_accumulator(model, ["quantized_bits(4,0,1)"])
+  assert str(layer.bias_quantizer_internal) == "quantized_bits(16,5,1)"
+  # The layer uses and saves the new quantizer.
+  path = tmp_path / "m.keras"
+  model.save(path)
+  restored = keras.models.load_model(path)
+  assert str(restored.get_layer("folded").bias_quantizer_internal) == (
+      "quantized_bits(16,5,1)")
+  np.testing.assert_array_equal(restored.predict(data, verbose=0),
+                                model.predict(data, verbose=0))
+  other = keras.Model(x, QConv2DBatchnorm(
+      4, 3, kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+      name="folded2")(x))
+  populate_bias_quantizer_from_accumulator(other, "quantized_bits(4,0,1)")
+  # 4-bit inputs: 4+4-1 = 7 bits; 18 products -> 12 bits, 5 integer bits.
+  assert str(other.get_layer("folded2").bias_quantizer_internal) == (
+      "quantized_bits(12,5,1)")
