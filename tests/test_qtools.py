@@ -291,6 +291,7 @@ def test_trial_map_follows_the_reference_rules():
 def test_folded_rnn_separable_sequential_and_nested_models(capsys):
   from qkeras import QConv2DBatchnorm  # pylint: disable=g-import-not-at-top
   from qkeras import QLSTM  # pylint: disable=g-import-not-at-top
+  from qkeras import QScaleShift  # pylint: disable=g-import-not-at-top
   from qkeras import QSeparableConv2D  # pylint: disable=g-import-not-at-top
   inner = keras.Sequential([
       L.Input((6, 6, 3)),
@@ -304,7 +305,10 @@ def test_folded_rnn_separable_sequential_and_nested_models(capsys):
                        pointwise_quantizer="quantized_bits(4,0,1)",
                        name="sep")(y)
   y = L.Reshape((4, 4), name="reshape")(y)
-  y = QLSTM(3, kernel_quantizer="quantized_bits(4,0,1)", name="lstm")(y)
+  y = QScaleShift(weight_quantizer="quantized_bits(4,0,1)", name="mac")(y)
+  y = QLSTM(3, kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+            recurrent_quantizer="quantized_bits(4,0,1,alpha=1)",
+            state_quantizer="quantized_bits(6,0,1)", name="lstm")(y)
   y = QDense(2, kernel_quantizer="quantized_bits(4,0,1)", name="head")(y)
   data_map, energy = _run(keras.Model(x, y))
   assert data_map["folded"]["layer_type"] == "QConv2DBatchnorm"
@@ -329,15 +333,28 @@ def test_folded_rnn_separable_sequential_and_nested_models(capsys):
           sep["operation_count"]) == (144, 64, 208)
   assert sep["depthwise_quantizer"]["shape"] == [3, 3, 4, 1]
   assert sep["pointwise_quantizer"]["shape"] == [1, 1, 4, 4]
-  assert data_map["lstm"]["unsupported"] is True  # passed through, marked
-  assert "QTools cannot parse QLSTM" in capsys.readouterr().err
-  # QLSTM's own activation (QKeras's default quantized_tanh(8)) is kept.
-  assert data_map["lstm"]["output_quantizer"]["quantizer_type"] == (
-      "quantized_tanh")
+  assert data_map["mac"]["unsupported"] is True  # passed through, marked
+  assert "QTools cannot parse QScaleShift" in capsys.readouterr().err
+  assert _entry(data_map, "mac", "output_quantizer") == (17, 7)
+  # QLSTM (4 steps of 4 features, 3 units, 4 gates): kernel 4-bit x the
+  # 17-bit input -> int 6, fraction 10 + 3 -> 20 bits (JSON int 7);
+  # recurrent 4-bit x the 6-bit state -> 9 bits (JSON int 1); 4 + 3
+  # products of the wider -> 23 bits, int 9; the bias (no quantizer) is
+  # not added. Output: QLSTM's default activation quantized_tanh(8).
+  lstm = data_map["lstm"]
+  assert "unsupported" not in lstm
+  assert _entry(data_map, "lstm", "multiplier") == (20, 7)
+  assert _entry(data_map, "lstm", "recurrent_multiplier") == (9, 1)
+  assert _entry(data_map, "lstm", "accumulator") == (23, 10)
+  assert lstm["state_quantizer"]["bits"] == 6
+  assert (lstm["input_operation_count"], lstm["recurrent_operation_count"],
+          lstm["operation_count"]) == (4 * 4 * 4 * 3, 4 * 3 * 4 * 3, 336)
+  assert lstm["output_quantizer"]["quantizer_type"] == "quantized_tanh"
+  assert energy["lstm"]["energy"]["op_cost"] > 0
   assert energy["sep"]["energy"]["op_cost"] > 0
   assert energy["sep"]["energy"]["parameters"] > 0
   assert data_map["head"]["input_quantizer_list"][0]["bits"] == 8
-  assert set(energy) >= {"folded", "relu", "sep", "lstm", "head",
+  assert set(energy) >= {"folded", "relu", "sep", "mac", "lstm", "head",
                          "total_cost"}
 
 
@@ -450,3 +467,37 @@ def test_examples_run(example, capsys):
     assert "Total energy: reference 226629 pJ" in out
   else:
     assert json.loads(out[out.index("{"):])["d1"]["layer_type"] == "QDense"
+
+
+def test_recurrent_layers_sequential_and_bidirectional():
+  from qkeras import QBidirectional  # pylint: disable=g-import-not-at-top
+  from qkeras import QGRU  # pylint: disable=g-import-not-at-top
+  q4 = "quantized_bits(4,0,1,alpha=1)"
+  model = keras.Sequential([
+      L.Input((5, 3)),
+      QBidirectional(QGRU(4, kernel_quantizer=q4, recurrent_quantizer=q4,
+                          bias_quantizer="quantized_bits(8,2,1)",
+                          state_quantizer="quantized_bits(6,0,1)",
+                          return_sequences=True), name="bigru"),
+      L.SimpleRNN(2, name="float_rnn"),
+  ])
+  data_map, energy = _run(model)
+  gru = data_map["bigru"]
+  # 8-bit input x 4-bit kernel: 11 bits; 4-bit recurrent kernel x 6-bit
+  # state: 9 bits; 3 + 4 products of the wider: 14 bits, int 3; + the
+  # 8-bit bias (int 2): int 4, 15 bits (JSON int 5).
+  assert _entry(data_map, "bigru", "multiplier") == (11, 1)
+  assert _entry(data_map, "bigru", "recurrent_multiplier") == (9, 1)
+  assert _entry(data_map, "bigru", "accumulator") == (15, 5)
+  # Two directions x 5 steps x 3 gates x 4 units x (3 inputs / 4 states).
+  assert gru["input_operation_count"] == 2 * 5 * 3 * 3 * 4
+  assert gru["recurrent_operation_count"] == 2 * 5 * 4 * 3 * 4
+  assert gru["weight_quantizer"]["shape"] == [2, 3, 12]
+  cfg = qtools_settings.cfg
+  expected = (360 * cfg.fpm_mul(np.sqrt(8 * 4)) +
+              480 * cfg.fpm_mul(np.sqrt(6 * 4)) + 840 * cfg.fpm_add(15))
+  assert energy["bigru"]["energy"]["op_cost"] == round(expected, 2)
+  # A plain Keras RNN: int8 weights, int32 arithmetic.
+  assert data_map["float_rnn"]["weight_quantizer"]["bits"] == 8
+  assert data_map["float_rnn"]["accumulator"]["bits"] == 32
+  assert data_map["float_rnn"]["operation_count"] == 5 * (8 + 2) * 2

@@ -40,6 +40,9 @@ KERAS_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
 FOLDED_LAYERS = ["QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm"]
 SEPARABLE_LAYERS = ["QSeparableConv1D", "QSeparableConv2D",
                     "SeparableConv1D", "SeparableConv2D"]
+RNN_LAYERS = {"QSimpleRNN": 1, "SimpleRNN": 1, "QLSTM": 4, "LSTM": 4,
+              "QGRU": 3, "GRU": 3}
+BIDIRECTIONAL_LAYERS = ["QBidirectional", "Bidirectional"]
 POOLING_LAYERS = ["AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D",
                   "GlobalAveragePooling2D", "QAveragePooling2D",
                   "QGlobalAveragePooling2D"]
@@ -424,6 +427,81 @@ def _separable(ctx, node_id, layer, inputs, input_shape, shapes):
           "operation_count": dw_count + pw_count}
 
 
+def _rnn_types(ctx, rnn, input_q):
+  """Weight, bias and state types of a recurrent layer's cell."""
+  cell = rnn.cell
+  if ctx.is_reference(rnn):
+    kernel_q = recurrent_q = bias_q = ctx.reference_weight_type()
+    state_q = ctx.reference_arithmetic_type()
+  else:
+    kernel_q = ctx.supported(cell.kernel_quantizer_internal, "kernel",
+                             rnn) or ctx.default()
+    recurrent_q = ctx.supported(cell.recurrent_quantizer_internal,
+                                "recurrent", rnn) or ctx.default()
+    bias_q = ctx.supported(cell.bias_quantizer_internal, "bias", rnn)
+    state_q = cell.state_quantizer_internal
+    if state_q is None and ctx.factory.is_quantizer_supported(
+        cell.activation) and getattr(cell.activation, "__name__",
+                                     "") != "linear":
+      state_q = cell.activation
+    state_q = (ctx.factory.make_quantizer(state_q) if state_q is not None
+               else ctx.default())
+  if not cell.use_bias:
+    bias_q = None
+  del input_q
+  return kernel_q, recurrent_q, bias_q, state_q
+
+
+def _recurrent(ctx, node_id, layer, inputs, input_shape, shapes):
+  """A recurrent layer (QKeras did not model them): per time step and gate,
+  ``d`` input products (kernel x input) and ``u`` recurrent products
+  (recurrent kernel x state, the state quantizer's type or the
+  activation's), summed with the bias; ``QBidirectional`` twice that."""
+  directions = 1
+  rnn = layer
+  if type(layer).__name__ in BIDIRECTIONAL_LAYERS:
+    directions, rnn = 2, layer.forward_layer
+  input_q = inputs[0][0]
+  gates = RNN_LAYERS[type(rnn).__name__]
+  kernel, recurrent = rnn.cell.kernel, rnn.cell.recurrent_kernel
+  features, units = int(kernel.shape[0]), int(recurrent.shape[0])
+  kernel_q, recurrent_q, bias_q, state_q = _rnn_types(ctx, rnn, input_q)
+  multipliers = multiplier_factory.MultiplierFactory()
+  multiplier = multipliers.make_multiplier(kernel_q, input_q)
+  recurrent_multiplier = multipliers.make_multiplier(recurrent_q, state_q)
+  wider = max((multiplier, recurrent_multiplier),
+              key=lambda m: (m.output.is_floating_point, m.output.bits))
+  accumulator = accumulator_factory.AccumulatorFactory().make_accumulator(
+      (features + units, gates * units), wider, use_bias=False)
+  if bias_q is not None:
+    accumulator.output = adder_factory.IAdder().make_quantizer(
+        accumulator.output, bias_q).output
+  if ctx.is_reference(rnn):
+    for op in (multiplier, recurrent_multiplier, accumulator):
+      op.output = ctx.reference_arithmetic_type()
+  output = ctx.output(node_id, accumulator.output)
+  steps = input_shape[1] if len(input_shape) > 2 and input_shape[1] else 1
+  input_count = directions * int(steps) * features * gates * units
+  recurrent_count = directions * int(steps) * units * gates * units
+  return {"input_quantizer_list": [q for q, _ in inputs],
+          "weight_quantizer": kernel_q,
+          "w_shapes": (directions,) + tuple(int(v) for v in kernel.shape),
+          "recurrent_quantizer": recurrent_q,
+          "recurrent_shapes": (directions,) + tuple(
+              int(v) for v in recurrent.shape),
+          "bias_quantizer": bias_q,
+          "b_shapes": directions * int(np.prod(rnn.cell.bias.shape))
+                      if rnn.cell.use_bias else 0,
+          "state_quantizer": state_q,
+          "multiplier": multiplier,
+          "recurrent_multiplier": recurrent_multiplier,
+          "accumulator": accumulator,
+          "output_quantizer": output, "output_shapes": shapes,
+          "input_operation_count": input_count,
+          "recurrent_operation_count": recurrent_count,
+          "operation_count": input_count + recurrent_count}
+
+
 def _unsupported(ctx, node_id, layer, inputs, shapes, count):
   print(f"[WARNING] QTools cannot parse {type(layer).__name__} "
         f"({layer.name}). The input quantizer of this layer is directly "
@@ -478,7 +556,8 @@ def generate_layer_data_type_map(
       continue
     input_shape = _largest_input_shape(inputs)
     name = type(layer).__name__
-    count = (0 if name in SEPARABLE_LAYERS else
+    count = (0 if name in SEPARABLE_LAYERS + list(RNN_LAYERS) +
+             BIDIRECTIONAL_LAYERS else
              qtools_util.get_operation_count(layer, input_shape))
     shapes = _output_shapes(layer, input_shape)
     if qtools_util.is_merge_layers(layer):
@@ -501,6 +580,10 @@ def generate_layer_data_type_map(
                             folded=False)
     elif name in SEPARABLE_LAYERS:
       entry = _separable(ctx, node_id, layer, inputs, input_shape, shapes)
+    elif name in RNN_LAYERS or (
+        name in BIDIRECTIONAL_LAYERS and
+        type(layer.forward_layer).__name__ in RNN_LAYERS):
+      entry = _recurrent(ctx, node_id, layer, inputs, input_shape, shapes)
     elif name in FOLDED_LAYERS:
       entry = _weight_layer(ctx, node_id, layer, inputs, shapes, count,
                             folded=True)

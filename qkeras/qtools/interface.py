@@ -42,6 +42,9 @@ _FIELDS = (
     ("depthwise_quantizer", "depthwise_shapes", False),
     ("pointwise_quantizer", "pointwise_shapes", False),
     ("depthwise_multiplier", None, True),
+    ("recurrent_quantizer", "recurrent_shapes", False),
+    ("state_quantizer", None, False),
+    ("recurrent_multiplier", None, True),
     ("depthwise_accumulator", None, True),
     ("bias_quantizer", "b_shapes", False),
     ("multiplier", None, True),
@@ -164,7 +167,8 @@ def _layer_json(layer, entry):
       name = _multiplier_key(layer, value) if key == "multiplier" else key
       item[name] = data
   item["operation_count"] = _plain(feature.get("operation_count"))
-  for key in ("depthwise_operation_count", "pointwise_operation_count"):
+  for key in ("depthwise_operation_count", "pointwise_operation_count",
+              "input_operation_count", "recurrent_operation_count"):
     if feature.get(key) is not None:
       item[key] = _plain(feature[key])
   if feature.get("unsupported"):

@@ -36,6 +36,8 @@ BN_LAYERS = ("QBatchNormalization", "BatchNormalization")
 MERGE_LAYERS = ("Add", "Multiply", "Subtract")
 SEPARABLE_LAYERS = ("QSeparableConv1D", "QSeparableConv2D", "SeparableConv1D",
                     "SeparableConv2D")
+RNN_LAYERS = ("QSimpleRNN", "QLSTM", "QGRU", "SimpleRNN", "LSTM", "GRU",
+              "QBidirectional", "Bidirectional")
 AVERAGE_POOLING_LAYERS = ("AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D",
                           "GlobalAveragePooling2D", "QAveragePooling2D",
                           "QGlobalAveragePooling2D")
@@ -233,6 +235,13 @@ def parameter_read_energy(layer, layer_item, weights_on_memory, min_sram_size,
       quantizer = _get(layer_item, key)
       if quantizer is not None:
         energy += read(channels, quantizer)
+  elif name in RNN_LAYERS:
+    for key, shape_key in (("weight_quantizer", "w_shapes"),
+                           ("recurrent_quantizer", "recurrent_shapes"),
+                           ("bias_quantizer", "b_shapes")):
+      quantizer = _get(layer_item, key)
+      if quantizer is not None and _get(layer_item, shape_key):
+        energy += read(_get(layer_item, shape_key), quantizer)
   elif name in SEPARABLE_LAYERS:
     for key in ("depthwise", "pointwise"):
       quantizer = _get(layer_item, key + "_quantizer")
@@ -274,6 +283,8 @@ def layer_op_energy(layer, layer_item):
     ``N * (multiplier gate energy + add(accumulator bits))``;
   * separable convolutions: that for the depthwise and the pointwise step,
     each with its own operation count;
+  * recurrent layers: the input and the recurrent products (each with its
+    multiplier) and one addition per product;
   * every other layer: 0.
   """
   name = layer.__class__.__name__
@@ -304,6 +315,15 @@ def layer_op_energy(layer, layer_item):
       # One multiplication by average_quantizer(1/A) per output value.
       energy += _size(shapes) * _gate_energy(multiplier)
     return energy
+  if name in RNN_LAYERS:
+    if _get(layer_item, "recurrent_multiplier") is None:
+      return 0.0
+    inputs = _get(layer_item, "input_operation_count")
+    recurrent = _get(layer_item, "recurrent_operation_count")
+    return (inputs * _gate_energy(_get(layer_item, "multiplier")) +
+            recurrent * _gate_energy(_get(layer_item, "recurrent_multiplier"))
+            + (inputs + recurrent) * _add_energy(
+                _get(layer_item, "accumulator")))
   if name in SEPARABLE_LAYERS:
     if _get(layer_item, "depthwise_multiplier") is None:
       return 0.0
