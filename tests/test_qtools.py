@@ -501,3 +501,32 @@ def test_recurrent_layers_sequential_and_bidirectional():
   assert data_map["float_rnn"]["weight_quantizer"]["bits"] == 8
   assert data_map["float_rnn"]["accumulator"]["bits"] == 32
   assert data_map["float_rnn"]["operation_count"] == 5 * (8 + 2) * 2
+
+
+def test_every_merge_and_shape_layer():
+  x1 = L.Input((4, 4, 2), name="x1")
+  x2 = L.Input((4, 4, 2), name="x2")
+  a = QActivation("quantized_bits(4,0,1)", name="a")(x1)
+  b = QActivation("quantized_relu(5,1)", name="b")(x2)
+  merged = [L.Add(name="add")([a, b]), L.Subtract(name="sub")([a, b]),
+            L.Multiply(name="mul")([a, b]), L.Average(name="avg")([a, b]),
+            L.Maximum(name="max")([a, b]), L.Minimum(name="min")([a, b])]
+  y = L.Concatenate(name="cat")(merged)
+  y = L.UpSampling2D(2, name="up")(y)
+  y = L.Dropout(0.1, name="drop")(y)
+  y = L.Flatten(name="flat")(y)
+  model = keras.Model([x1, x2], y)
+  data_map, energy = _run(model, source=["quantized_bits(8,0,1)"] * 2)
+  # a: 4 bits signed (int 0); b: 5 bits unsigned (int 1). Add (reference
+  # rule): max bits + 1 = 6, max int + 1 = 2, signed (JSON int 3); Subtract
+  # the same (a is signed already).
+  assert _entry(data_map, "add", "Add_quantizer") == (6, 3)
+  assert _entry(data_map, "sub", "Subtract_quantizer") == (6, 3)
+  assert data_map["mul"]["Multiply_quantizer"]["op_type"] == "mul"
+  assert "drop" not in data_map
+  assert data_map["up"]["operation_count"] == 8 * 8 * 12
+  assert data_map["flat"]["output_quantizer"]["bits"] == (
+      data_map["cat"]["output_quantizer"]["bits"])
+  assert energy["add"]["energy"]["op_cost"] > 0
+  for name in ("avg", "max", "min", "cat", "up", "flat"):
+    assert "unsupported" not in data_map[name], name
