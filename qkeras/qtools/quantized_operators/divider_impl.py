@@ -2,8 +2,8 @@
 """Formats of a quotient (QKeras ``divider_impl``; used by batch
 normalization for ``gamma / stddev`` or ``x / stddev``)."""
 
-import numpy as np
 
+from qkeras.qtools.quantized_operators import multiplier_impl
 from qkeras.qtools.quantized_operators import quantizer_impl
 
 
@@ -56,21 +56,11 @@ class Shifter(IDividerImpl):
     super().__init__(numerator_quantizer, denominator_quantizer,
                      output_quantizer)
     qbits, po2 = numerator_quantizer, denominator_quantizer
-    neg_min_exp, max_exp = po2.get_min_max_exp()
-    out = self.output
-    out.bits = int(qbits.bits + max_exp + neg_min_exp)
-    if not qbits.is_signed and po2.is_signed:
-      out.bits += 1
-    out.int_bits = int(qbits.int_bits + neg_min_exp)
-    out.is_signed = qbits.is_signed | po2.is_signed
-    out.is_floating_point = False
-    if po2.inference_value_counts > 0:
-      self.gate_factor = po2.inference_value_counts * 0.3
-      self.gate_bits = qbits.bits
-    else:
-      self.gate_factor = 1
-      b = np.sqrt(2**po2.bits * qbits.bits)
-      self.gate_bits = b * np.log10(b)
+    neg_min_exp, _ = po2.get_min_max_exp()
+    multiplier_impl.shift_format(self.output, qbits, po2,
+                                 qbits.int_bits + neg_min_exp)
+    self.gate_factor, self.gate_bits = multiplier_impl.shifter_gate(po2,
+                                                                    qbits)
 
   @staticmethod
   def implemented_as():

@@ -26,6 +26,29 @@ def _check_not_float(multiplier):
         "floating-point multiplier.")
 
 
+
+def shift_format(out, qbits, po2, int_bits):
+  """``out`` = a fixed-point ``qbits`` shifted by a po2 operand: ``bits =
+  qbits.bits + max_exp - min_exp`` (+1 when ``qbits`` is unsigned and the
+  po2 signed), the given ``int_bits``, signed if either is."""
+  neg_min_exp, max_exp = po2.get_min_max_exp()
+  out.bits = int(qbits.bits + max_exp + neg_min_exp)
+  if not qbits.is_signed and po2.is_signed:
+    out.bits += 1
+  out.int_bits = int(int_bits)
+  out.is_signed = qbits.is_signed | po2.is_signed
+  out.is_floating_point = False
+
+
+def shifter_gate(po2, qbits):
+  """``(gate_factor, gate_bits)`` of a shifter: ``0.3`` per distinct po2
+  value and ``qbits.bits`` when the values are known (inference), else 1
+  and ``b * log10(b)`` with ``b = sqrt(2**po2.bits * qbits.bits)``."""
+  if po2.inference_value_counts > 0:
+    return po2.inference_value_counts * 0.3, qbits.bits
+  b = np.sqrt(2**po2.bits * qbits.bits)
+  return 1, b * np.log10(b)
+
 class IMultiplier:
   """A product ``weights * input`` with format ``output``."""
 
@@ -124,20 +147,8 @@ class Shifter(IMultiplier):
     else:
       po2, qbits = input_quantizer, weight_quantizer
     neg_min_exp, max_exp = po2.get_min_max_exp()
-    out = self.output
-    out.bits = int(qbits.bits + max_exp + neg_min_exp)
-    if not qbits.is_signed and po2.is_signed:
-      out.bits += 1
-    out.int_bits = int(qbits.int_bits + max_exp)
-    out.is_signed = qbits.is_signed | po2.is_signed
-    out.is_floating_point = False
-    if po2.inference_value_counts > 0:
-      self.gate_factor = po2.inference_value_counts * 0.3
-      self.gate_bits = qbits.bits
-    else:
-      self.gate_factor = 1
-      b = np.sqrt(2**po2.bits * qbits.bits)
-      self.gate_bits = b * np.log10(b)
+    shift_format(self.output, qbits, po2, qbits.int_bits + max_exp)
+    self.gate_factor, self.gate_bits = shifter_gate(po2, qbits)
 
   @staticmethod
   def implemented_as():
