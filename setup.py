@@ -36,7 +36,7 @@ setuptools.setup(
         "scikit-learn>=1.2",  # the demo's offline data set (digits)
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.5"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",
