@@ -36,7 +36,10 @@ setuptools.setup(
         "scikit-learn>=1.2",  # the demo's offline data set (digits)
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.5"],
+        "test": ["pytest>=7", "hypothesis>=6",
+                 # tests/test_notebooks.py executes notebook/*.ipynb
+                 "nbclient>=0.7", "nbformat>=5", "ipykernel>=6",
+                 "matplotlib>=3.5"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",
