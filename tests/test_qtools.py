@@ -530,3 +530,20 @@ def test_every_merge_and_shape_layer():
   assert energy["add"]["energy"]["op_cost"] > 0
   for name in ("avg", "max", "min", "cat", "up", "flat"):
     assert "unsupported" not in data_map[name], name
+
+
+def test_auto_po2_scale_after_fit_and_predict():
+  """A trained model's auto_po2 quantizers held a symbolic scale from the
+  traced train/predict functions; QTools uses the weights' scale."""
+  x = L.Input((4, 4, 1))
+  y = QConv2D(2, 3, kernel_quantizer="quantized_bits(4,0,1)", name="conv")(x)
+  y = L.Flatten()(y)
+  y = QDense(2, kernel_quantizer="quantized_bits(4,0,1)", name="dense")(y)
+  model = keras.Model(x, y)
+  model.compile("adam", "mse")
+  data = np.random.default_rng(0).normal(size=(8, 4, 4, 1)).astype("float32")
+  model.fit(data, np.zeros((8, 2), np.float32), epochs=1, verbose=0)
+  model.predict(data, verbose=0)
+  data_map, energy = _run(model)
+  assert data_map["conv"]["multiplier"]["op_type"] == "mul"
+  assert energy["total_cost"] > 0

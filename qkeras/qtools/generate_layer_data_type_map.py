@@ -316,11 +316,11 @@ def _weight_layer(ctx, node_id, layer, inputs, shapes, count, folded):
 
 
 def _compute_auto_po2_scale(layer, quantizer):
-  """An auto_po2 weight quantizer that was never called gets the scale of
-  the layer's current weights (QKeras skipped the adjustment then)."""
+  """An auto_po2 weight quantizer gets the scale of the layer's current
+  weights: it may never have been called (QKeras then skipped the
+  adjustment), or hold a symbolic scale from a traced ``fit``/``predict``."""
   alpha = getattr(quantizer, "alpha", None)
-  if (isinstance(alpha, str) and alpha == "auto_po2" and
-      getattr(quantizer, "scale", None) is None):
+  if isinstance(alpha, str) and alpha == "auto_po2":
     qtools_util.get_weights(layer)
 
 
