@@ -21,7 +21,6 @@ from qkeras import QGlobalAveragePooling2D
 from qkeras import QGRU
 from qkeras import QLSTM
 from qkeras import QSeparableConv2D
-from qkeras import quantized_bits
 from qkeras.utils import clone_model
 from qkeras.utils import clone_model_and_freeze_auto_po2_scale
 from qkeras.utils import get_model_sparsity
