@@ -234,7 +234,7 @@ class _Conversion:
       if not isinstance(activation, str) or not quantizer.get(activation):
         return None
       quantizer = quantizer[activation]
-    base = {k: config[k] for k in ("name", "trainable", "dtype")}
+    base = _base_config(config)
     if not quantizer:
       quantize_activation(config, self.bits)
       return QActivation(activation=config["activation"], **base)
@@ -255,9 +255,8 @@ class _Conversion:
     if not quantizer:
       quantizer = (f"quantized_relu({self.bits},0,0,{slope!r})" if slope > 0
                    else f"quantized_relu({self.bits})")
-    config = layer.get_config()
-    return QActivation(activation=quantizer, name=config["name"],
-                       trainable=config["trainable"], dtype=config["dtype"])
+    return QActivation(activation=quantizer,
+                       **_base_config(layer.get_config()))
 
   def batchnorm_layer(self, layer):
     entry = self.entry(layer.name, "QBatchNormalization",
@@ -321,6 +320,11 @@ class _Conversion:
 _HANDLED = (set(_WEIGHT_LAYERS) | set(_RNN) | set(_POOLING) |
             {L.Bidirectional, L.Activation, L.ReLU, L.LeakyReLU,
              L.BatchNormalization})
+
+
+def _base_config(config):
+  """What a layer replaced by a ``QActivation`` keeps of its config."""
+  return {k: config[k] for k in ("name", "trainable", "dtype")}
 
 
 def _is_unsupported(layer, handled):

@@ -273,11 +273,7 @@ def _write_weights(model, quantized, filename):
     for layer, values, _ in quantized.values():
       if hasattr(layer, "get_folded_weights"):
         continue  # folded before quantization (as QKeras)
-      target = quantizable_layer(layer)
-      variables = ([v for v in target.weights] if not hasattr(
-          target, "forward_layer") else
-                   target.forward_layer.weights + target.backward_layer.weights)
-      for variable, value in zip(variables, values):
+      for variable, value in zip(quantizable_layer(layer).weights, values):
         swapped.append((variable, _numpy(variable)))
         variable.assign(value)
     if filename.endswith(".weights.h5"):

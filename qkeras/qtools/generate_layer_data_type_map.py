@@ -513,8 +513,7 @@ def _unsupported(ctx, node_id, layer, inputs, shapes, count):
 
 def _largest_input_shape(inputs):
   shapes = [edge["shape"] for _, edge in inputs]
-  sizes = [qtools_util._prod([d for d in s[1:] if d is not None])  # pylint: disable=protected-access
-           for s in shapes]
+  sizes = [qtools_util.size(s) for s in shapes]
   return shapes[sizes.index(max(sizes))]
 
 

@@ -62,6 +62,12 @@ def _prod(values):
   return int(np.prod([int(v) for v in values])) if len(values) else 1
 
 
+def size(shape):
+  """The number of values per sample of ``shape`` (batch dimension and
+  unknown dimensions left out)."""
+  return _prod([d for d in tuple(shape)[1:] if d is not None])
+
+
 def _channels_last(layer, shape):
   """``shape`` as channels-last (QTools counts in that layout)."""
   if getattr(layer, "data_format", "channels_last") == "channels_first":

@@ -10,6 +10,7 @@ from qkeras.qtools import config_public
 from qkeras.qtools import generate_layer_data_type_map as datatype_map
 from qkeras.qtools import interface
 from qkeras.qtools import qgraph
+from qkeras.qtools import qtools_util
 from qkeras.qtools.qenergy import qenergy
 from qkeras.qtools.settings import cfg
 
@@ -144,7 +145,7 @@ class QTools:
     for layer, entry in self._layer_map["layer_data_type_map"].items():
       entry = entry._asdict() if hasattr(entry, "_asdict") else entry
       if type(layer).__name__ in ("QActivation", "QAdaptiveActivation"):
-        size = _size(entry["output_shapes"])
+        size = qtools_util.size(entry["output_shapes"])
         total += size * entry["output_quantizer"].bits / 8
         total_float += size * default_float_bits / 8
     if include_model_input_size:
@@ -152,7 +153,7 @@ class QTools:
         entry = self._layer_map["layer_data_type_map"][layer]
         entry = entry._asdict() if hasattr(entry, "_asdict") else entry
         edge_shape = _input_shape(self._graph, layer)
-        size = _size(edge_shape)
+        size = qtools_util.size(edge_shape)
         total += size * entry["input_quantizer_list"][0].bits / 8
         total_float += size * default_float_bits / 8
     return total, total_float
@@ -182,10 +183,6 @@ class QTools:
             "activation_in_bytes": activation, "ACE_float": ace_float,
             "weight_in_bytes_float": weight_float,
             "activation_in_bytes_float": activation_float}
-
-
-def _size(shape):
-  return int(np.prod([d for d in shape[1:] if d is not None]))
 
 
 def _input_shape(graph, layer):

@@ -156,6 +156,24 @@ def _total_bits(tensor_shape, quantizer_bits, is_tensor):
   return _num_elements(tensor_shape) * quantizer_bits
 
 
+def _memory_energy(access, is_io_layer, total_bits, mode, min_sram_size,
+                   rd_wr_on_io):
+  """``total_bits`` read (``access="rd"``) or written (``"wr"``) in
+  ``mode`` memory; a model input/output layer uses DRAM when
+  ``rd_wr_on_io``, else SRAM. DRAM with ``rd_wr_on_io`` also moves the
+  data through SRAM (one 64-bit-word access each)."""
+  if is_io_layer:
+    mode = "dram" if rd_wr_on_io else "sram"
+  if mode == "dram":
+    energy = OP["dram"][access](total_bits)
+    if rd_wr_on_io:
+      energy += _sram_access(total_bits, min_sram_size)
+    return energy
+  if mode == "sram":
+    return _sram_access(total_bits, min_sram_size)
+  return 0.0
+
+
 def memory_read_energy(is_input_layer, tensor_shape, mode, min_sram_size,
                        rd_wr_on_io, quantizer_bits, is_tensor=True):
   """Energy to read a tensor (or, ``is_tensor=False``, a parameter array).
@@ -166,17 +184,10 @@ def memory_read_energy(is_input_layer, tensor_shape, mode, min_sram_size,
   The input of a model input layer comes from DRAM when ``rd_wr_on_io``,
   else from SRAM, whatever ``mode`` says.
   """
-  if is_input_layer:
-    mode = "dram" if rd_wr_on_io else "sram"
-  total_bits = _total_bits(tensor_shape, quantizer_bits, is_tensor)
-  if mode == "dram":
-    energy = OP["dram"]["rd"](total_bits)
-    if rd_wr_on_io:
-      energy += _sram_access(total_bits, min_sram_size)
-    return energy
-  if mode == "sram":
-    return _sram_access(total_bits, min_sram_size)
-  return 0.0
+  return _memory_energy(
+      "rd", is_input_layer, _total_bits(tensor_shape, quantizer_bits,
+                                        is_tensor),
+      mode, min_sram_size, rd_wr_on_io)
 
 
 def memory_write_energy(is_output_layer, tensor_shape, mode, min_sram_size,
@@ -187,17 +198,9 @@ def memory_write_energy(is_output_layer, tensor_shape, mode, min_sram_size,
   ``ceil(T/64) * sram_rd(L)``; ``"sram"``: ``ceil(T/64) * sram_wr(L)``; else
   0. A model output layer writes to DRAM when ``rd_wr_on_io``, else to SRAM.
   """
-  if is_output_layer:
-    mode = "dram" if rd_wr_on_io else "sram"
-  total_bits = _total_bits(tensor_shape, quantizer_bits, True)
-  if mode == "dram":
-    energy = OP["dram"]["wr"](total_bits)
-    if rd_wr_on_io:
-      energy += _sram_access(total_bits, min_sram_size)
-    return energy
-  if mode == "sram":
-    return _sram_access(total_bits, min_sram_size)
-  return 0.0
+  return _memory_energy(
+      "wr", is_output_layer, _total_bits(tensor_shape, quantizer_bits, True),
+      mode, min_sram_size, rd_wr_on_io)
 
 
 def _get(layer_item, key):
@@ -313,7 +316,7 @@ def layer_op_energy(layer, layer_item):
     shapes = _get(layer_item, "output_shapes")
     if multiplier is not None and shapes is not None:
       # One multiplication by average_quantizer(1/A) per output value.
-      energy += _size(shapes) * _gate_energy(multiplier)
+      energy += _num_elements(tuple(shapes)[1:]) * _gate_energy(multiplier)
     return energy
   if name in RNN_LAYERS:
     if _get(layer_item, "recurrent_multiplier") is None:
@@ -340,10 +343,6 @@ def layer_op_energy(layer, layer_item):
       return 0.0
     return count * (_gate_energy(multiplier) + _add_energy(accumulator))
   return 0.0
-
-
-def _size(shape):
-  return int(np.prod([int(d) for d in tuple(shape)[1:] if d is not None]))
 
 
 def _input_shapes(layer):
