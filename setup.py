@@ -34,6 +34,7 @@ setuptools.setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "scikit-learn>=1.2",  # the demo's offline data set (digits)
+        "keras-tuner>=1.4",  # qkeras.autoqkeras drives its tuners
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6",
