@@ -67,3 +67,60 @@ def save_quantization_dict(fn, q_model):
   """Writes ``get_quantization_dictionary(q_model)`` to ``fn`` as JSON."""
   with open(fn, "w") as f:
     f.write(json.dumps(get_quantization_dictionary(q_model)))
+
+
+def _history_of(source):
+  """The history dict of an ``AutoQKeras`` / scheduler / dict."""
+  if isinstance(source, dict):
+    return source
+  if hasattr(source, "history") and callable(source.history):
+    return source.history()
+  raise ValueError("plot_history: argument 'history' must be an AutoQKeras "
+                   "object or the dict its history() returns, got "
+                   f"{type(source).__name__}.")
+
+
+def plot_history(history, filename=None, metric="val_acc", size_label=None):
+  """Plots an AutoQKeras search per trial: score, ``metric`` and the trial
+  size (bits or energy), in the order the trials ran.
+
+  Args:
+    history: an ``AutoQKeras`` or its ``history()`` dict.
+    filename: where to save the figure (png, pdf, ...); None: not saved.
+    metric: the accuracy-like key of the history to plot (falls back to the
+      first ``val_`` metric).
+    size_label: y label of the size plot (default "trial size").
+
+  Returns:
+    The matplotlib figure (matplotlib is imported here, not by qkeras).
+  """
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  if filename is not None and matplotlib.get_backend().lower() == "":
+    matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  data = _history_of(history)
+  if not data.get("trial_id"):
+    raise ValueError("plot_history: the history has no completed trial.")
+  if metric not in data:
+    candidates = [k for k in data if k.startswith("val_")]
+    if not candidates:
+      raise ValueError(f"plot_history: metric {metric!r} is not in the "
+                       f"history (keys: {', '.join(sorted(data))}).")
+    metric = candidates[0]
+  order = np.argsort([int(t) for t in data["trial_id"]])
+  trials = [int(data["trial_id"][i]) for i in order]
+  series = [("score", data["score"]), (metric, data[metric]),
+            (size_label or "trial size", data["trial_size"])]
+  fig, axes = plt.subplots(len(series), 1, sharex=True,
+                           figsize=(7, 2.2 * len(series)))
+  for ax, (label, values) in zip(axes, series):
+    ys = [np.nan if values[i] is None else values[i] for i in order]
+    ax.plot(trials, ys, "o-")
+    ax.set_ylabel(label)
+    ax.grid(True, alpha=0.3)
+  axes[-1].set_xlabel("trial")
+  axes[0].set_title("AutoQKeras search")
+  fig.tight_layout()
+  if filename is not None:
+    fig.savefig(filename)
+  return fig
