@@ -440,6 +440,7 @@ class AutoQKHyperModel(HyperModel):
     self.trial_summaries = {}
     self.verbose = True
     print("Limit configuration:" + json.dumps(self.limit))
+    self._choices(kt.HyperParameters())  # bad limits fail here, not in a trial
 
   # -- limits ----------------------------------------------------------------
 
@@ -595,8 +596,9 @@ class AutoQKHyperModel(HyperModel):
       bits["recurrent_activation"] = b
     return entry, bits
 
-  def quantize_model(self, hp):
-    """``(quantized model, per-layer bits)`` for the choices in ``hp``."""
+  def _choices(self, hp):
+    """``(model_quantize config, per-layer bits, width factors, network
+    factor)`` for the choices in ``hp`` (registering them)."""
     self.groups = {}
     q_dict, summary, widths = {}, {}, {}
     network_filters = 1.0
@@ -631,6 +633,11 @@ class AutoQKHyperModel(HyperModel):
           summary[layer.name] = {"activation": bits}
       elif self._limit_entry(layer.name, class_name)[0] is not None:
         q_dict[layer.name] = {}  # e.g. "BatchNormalization": []
+    return q_dict, summary, widths, network_filters
+
+  def quantize_model(self, hp):
+    """``(quantized model, per-layer bits)`` for the choices in ``hp``."""
+    q_dict, summary, widths, network_filters = self._choices(hp)
     base = self.model
     if widths or (self.tune_filters == "block" and network_filters != 1.0):
       base = self._rescaled_model(widths, network_filters)
@@ -648,6 +655,7 @@ class AutoQKHyperModel(HyperModel):
     Reshape targets scaled by the network factor in block mode)."""
     config = json.loads(self.model.to_json())
     for layer_config in _iter_layer_configs(config):
+      layer_config.pop("build_config", None)  # input shapes change
       name = layer_config["config"].get("name")
       if name in widths:
         _scale_width(layer_config["config"], widths[name])
@@ -1056,6 +1064,13 @@ class AutoQKerasScheduler:
     for pattern in order:
       yield pattern, costs[pattern]
 
+  @staticmethod
+  def _block_trials(max_trials, cost, reference_size):
+    """Trials of a block: ``max_trials`` scaled by the block's share of the
+    reference cost, at least ``min(10, max_trials)``."""
+    share = cost / reference_size if reference_size else 1.0
+    return max(min(10, max_trials), int(max_trials * share))
+
   def get_limit(self, model, pattern):
     """The limit restricted to the layers of block ``pattern``: class keys
     of classes in the block, regex keys narrowed to the block's layers they
@@ -1098,8 +1113,7 @@ class AutoQKerasScheduler:
       if i < self.next_block:
         frozen.extend(names)
         continue
-      trials = max(10, int(max_trials * cost / reference_size)) if (
-          reference_size) else max_trials
+      trials = self._block_trials(max_trials, cost, reference_size)
       limit = self.get_limit(model, pattern)
       indexes = [j for j, layer in enumerate(model.layers)
                  if layer.name in names]
