@@ -109,6 +109,8 @@ def test_bad_arguments(tmp_path):
   with pytest.raises(ValueError, match="head_name 'out' is not a key"):
     AutoQKeras(model, metrics={"d": ["acc"]}, head_name="out",
                directory=str(tmp_path))
+  with pytest.raises(ValueError, match="mode='hyperband' takes 'max_epochs'"):
+    AutoQKeras(model, mode="hyperband", max_trials=3, directory=str(tmp_path))
   with pytest.raises(ValueError, match="'schedule_block' must be one of"):
     AutoQKerasScheduler(model, schedule_block="random")
   with pytest.raises(ValueError, match="limit\\['Dense'\\] allows "

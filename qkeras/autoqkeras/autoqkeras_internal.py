@@ -823,7 +823,9 @@ class AutoQKeras:
         learning_rate_optimizer=learning_rate_optimizer,
         head_name=head_name, quantization_config=quantization_config)
     directory = tuner_kwargs.get("directory") or "."
-    if overwrite:
+    # In keras-tuner's distributed mode every process must use the same
+    # project, so a new name is never picked there.
+    if overwrite and "KERASTUNER_ORACLE_IP" not in os.environ:
       output_dir = os.path.relpath(
           _fresh_dir(os.path.join(directory, output_dir)), directory)
     self.output_dir = output_dir
@@ -852,9 +854,12 @@ class AutoQKeras:
           self.hypermodel, autoqkeras_config=config, objective=objective,
           project_name=output_dir, **tuner_kwargs)
     else:
-      if mode == "hyperband":
-        tuner_kwargs.pop("max_trials", None)
-        tuner_kwargs.setdefault("max_epochs", 10)
+      if mode == "hyperband" and ("max_trials" in tuner_kwargs or
+                                  "max_epochs" not in tuner_kwargs):
+        raise ValueError(
+            "AutoQKeras: mode='hyperband' takes 'max_epochs' (and "
+            "'hyperband_iterations', 'factor'), not 'max_trials'; got "
+            f"{sorted(tuner_kwargs)}.")
       self.tuner = _with_progress(_TUNERS[mode])(
           self.hypermodel, objective=objective, project_name=output_dir,
           **tuner_kwargs)
@@ -1122,7 +1127,8 @@ class AutoQKerasScheduler:
       if self.debug or not names:
         continue
       kwargs = dict(self.tuner_kwargs)
-      kwargs["max_trials"] = trials
+      if self.mode != "hyperband":
+        kwargs["max_trials"] = trials
       autoqk = AutoQKeras(
           model, metrics=self.metrics, custom_objects=self.custom_objects,
           goal=self.target, output_dir=os.path.join(self.output_dir, str(i)),
