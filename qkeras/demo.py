@@ -16,9 +16,9 @@ Runs offline (scikit-learn's bundled digits and generated data):
    fine-tuned with gradual quantization (``QNoiseScheduler``), and its
    quantized weights exported for hardware;
 8. QTools: the estimated inference energy (Horowitz 45 nm) of the float
-   network, of the README's quantized network and of the 4-bit conversion.
-
-The demo grows with the library (AutoQKeras comes in a later milestone).
+   network, of the README's quantized network and of the 4-bit conversion;
+9. AutoQKeras: a short random search of per-layer quantizers of the float
+   network for low energy, its best model's accuracy and energy.
 """
 
 import argparse
@@ -277,6 +277,58 @@ def energy_demo(out, float_model, readme_qmodel, converted_qmodel):
   return rows
 
 
+# AutoQKeras search of section 9: energy goal, limits per layer class.
+AUTOQK_GOAL = {
+    "type": "energy",
+    "params": {"delta_p": 8.0, "delta_n": 8.0, "rate": 2.0, "stress": 1.0,
+               "process": "horowitz",
+               "parameters_on_memory": ["sram", "sram"],
+               "activations_on_memory": ["sram", "sram"],
+               "rd_wr_on_io": [False, False], "min_sram_size": [0, 0],
+               "source_quantizers": ["int8"], "reference_internal": "int8",
+               "reference_accumulator": "int32"},
+}
+AUTOQK_LIMIT = {"Conv2D": [4, 8, 4], "SeparableConv2D": [4, 8, 4],
+                "Dense": [8, 8, 4], "Activation": [4]}
+
+
+def autoqkeras_demo(out, float_model, float_acc, float_pj, epochs, seed=0,
+                    trials=3):
+  """A few AutoQKeras trials on the trained float network (energy goal)."""
+  from qkeras.autoqkeras import AutoQKeras  # pylint: disable=g-import-not-at-top
+  search_epochs = max(1, epochs // 10)
+  print(f"9. AutoQKeras: {trials} random trials of per-layer quantizers for "
+        f"low energy ({search_epochs} epochs each)", file=out)
+  x_train, y_train, x_test, y_test = load_digits_data(seed)
+  keras.utils.set_random_seed(seed)
+  log = io.StringIO()
+  with tempfile.TemporaryDirectory() as tmp:
+    # The search prints its search space and QTools notes; the demo shows
+    # only the one line per trial.
+    with contextlib.redirect_stdout(log):
+      autoqk = AutoQKeras(float_model, metrics=["accuracy"],
+                          goal=AUTOQK_GOAL,
+                          output_dir=os.path.join(tmp, "search"),
+                          mode="random", max_trials=trials, seed=seed,
+                          transfer_weights=True, limit=AUTOQK_LIMIT)
+      autoqk.fit(x_train, y_train, validation_data=(x_test, y_test),
+                 epochs=search_epochs, batch_size=32, verbose=0)
+      best = autoqk.get_best_model()
+    reference_pj = autoqk.target.get_reference(float_model)
+  for line in log.getvalue().splitlines():
+    if line.startswith("AutoQKeras trial"):
+      print("  " + line, file=out)
+  _, acc, _, score = best.evaluate(x_test, y_test, verbose=0)
+  best_pj = model_energy(best, "quantized_bits(8,0,1)")
+  print(f"  best model (score {score:.4f}):", file=out)
+  quantizer_summary(best, out)
+  print(f"  test accuracy {acc:.4f} (float {float_acc:.4f}); energy "
+        f"{best_pj} pJ, {float_pj / max(best_pj, 1):.1f}x less than float "
+        f"({float_pj} pJ; the search's int8 reference: {reference_pj:.0f} "
+        "pJ)", file=out)
+  return acc, best_pj, best
+
+
 def sequence_data(n=600, steps=12, seed=0):
   """Noisy rising (label 1) or falling (label 0) sequences, ``(n, steps, 1)``."""
   rng = np.random.RandomState(seed)
@@ -333,13 +385,17 @@ def main(argv=None):
   parser_demo(out)
   serialization_demo(out)
   print(file=out)
-  _, _, float_model, readme_qmodel = digits_demo(out, args.epochs, args.seed)
+  float_acc, _, float_model, readme_qmodel = digits_demo(out, args.epochs,
+                                                         args.seed)
   print(file=out)
   rnn_demo(out, args.epochs, args.seed)
   print(file=out)
   _, _, converted = convert_demo(out, float_model, args.epochs, args.seed)
   print(file=out)
-  energy_demo(out, float_model, readme_qmodel, converted)
+  energies = energy_demo(out, float_model, readme_qmodel, converted)
+  print(file=out)
+  autoqkeras_demo(out, float_model, float_acc, energies[0][1], args.epochs,
+                  args.seed)
   return 0
 
 

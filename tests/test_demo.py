@@ -16,7 +16,8 @@ def test_demo_main(capsys):
                   "5. The QKeras README network", "6. A QLSTM sequence",
                   "7. model_quantize: the trained float network",
                   "Number of operations in model:", "Weight profiling:",
-                  "Total Sparsity", "8. QTools: estimated energy"):
+                  "Total Sparsity", "8. QTools: estimated energy",
+                  "9. AutoQKeras: 3 random trials"):
     assert heading in out
   assert "identical outputs = True" in out
   assert "ValueError: Cannot parse quantizer" in out
@@ -36,6 +37,14 @@ def test_demo_main(capsys):
   float_pj = energies["float network (fp32)"]
   assert all(0 < pj < float_pj / 5 for name, pj in energies.items()
              if name != "float network (fp32)"), energies
+  # Section 9: one line per AutoQKeras trial, then the best model, cheaper
+  # than the float network.
+  autoqk = out.split("9. AutoQKeras")[1]
+  assert autoqk.count("AutoQKeras trial ") == 3, autoqk
+  assert "| val_score " in autoqk and "bits k/b/a: " in autoqk
+  best_pj = int(autoqk.split("energy ")[-1].split(" pJ")[0])
+  assert 0 < best_pj < float_pj / 5, (best_pj, float_pj)
+  assert f"({float_pj} pJ; the search's int8 reference" in autoqk
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ kernelspecs the machine has installed.
 """
 
 import os
+import re
 import shutil
 import sys
 
@@ -23,7 +24,7 @@ import qkeras
 NOTEBOOK_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "notebook")
 NOTEBOOKS = ["QKerasTutorial.ipynb", "QRNNTutorial.ipynb",
-             "CodebookQuantization.ipynb"]
+             "CodebookQuantization.ipynb", "AutoQKeras.ipynb"]
 CELL_TIMEOUT_S = 600
 
 
@@ -58,6 +59,22 @@ def test_committed_notebook_has_outputs_of_a_full_run(name):
   # The first cell prints the mode: committed outputs are a full run.
   assert "fast mode: False" in _text(cells[0]), _text(cells[0])
   assert sum(len(c.outputs) for c in cells) >= len(cells) - 2
+
+
+def test_autoqkeras_notebook_shows_a_search():
+  """The committed AutoQKeras run prints one line per trial, and its table
+  ranks the energies: searched model < uniform 8-bit < float."""
+  text = "".join(_text(c) for c in _code_cells(_read("AutoQKeras.ipynb")))
+  assert text.count("AutoQKeras trial ") >= 12
+  rows = dict(re.findall(r"^(float \(fp32\)|uniform 8-bit|AutoQKeras "
+                         r"\(energy goal\)) +([\d.]+ +\d+)", text,
+                         re.MULTILINE))
+  assert len(rows) == 3, rows
+  (float_acc, float_pj), (acc_8bit, pj_8bit), (acc_auto, pj_auto) = [
+      (float(a), int(e)) for a, e in (rows[k].split() for k in (
+          "float (fp32)", "uniform 8-bit", "AutoQKeras (energy goal)"))]
+  assert pj_auto < pj_8bit < float_pj, rows
+  assert min(float_acc, acc_8bit, acc_auto) > 0.85, rows
 
 
 @pytest.fixture
