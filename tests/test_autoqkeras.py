@@ -25,6 +25,7 @@ from qkeras.autoqkeras import AutoQKHyperModel
 from qkeras.autoqkeras import ForgivingFactorBits
 from qkeras.autoqkeras import default_quantization_config
 from qkeras.autoqkeras import plot_history
+from qkeras.autoqkeras.autoqkeras_internal import _bits_text
 from qkeras.autoqkeras.autoqkeras_internal import _pad_limit
 from qkeras.autoqkeras.autoqkeras_internal import make_target
 from qkeras.qrecurrent import QBidirectional
@@ -203,9 +204,10 @@ def test_sequence_and_separable_layers():
   model = keras.Model(i, h)
   model.compile(optimizer="adam", loss="categorical_crossentropy",
                 metrics=["acc"])
-  q_model, hp = build(hypermodel(model, limit={
+  hm = hypermodel(model, limit={
       "SeparableConv1D": [4, 4, 4], "LSTM": [4, 4, 2, 4],
-      "Bidirectional": [4, 4, 4, 4], "Dense": [4, 4, 4]}))
+      "Bidirectional": [4, 4, 4, 4], "Dense": [4, 4, 4]})
+  q_model, hp = build(hm)
   space = {p.name: p for p in hp.space}
   for name in ("s_pointwise_kernel_quantizer", "l_recurrent_kernel_quantizer",
                "l_recurrent_activation_quantizer", "b_kernel_quantizer",
@@ -215,6 +217,9 @@ def test_sequence_and_separable_layers():
   assert all(default_quantization_config["kernel"][q] <= 2
              for q in space["l_recurrent_kernel_quantizer"].values)
   assert type(q_model.get_layer("s")).__name__ == "QSeparableConv1D"
+  text = _bits_text(hm.trial_summaries[list(hm.trial_summaries)[-1]]["bits"])
+  assert "s " in text and " pw=" in text and " rec=" in text
+  assert " rec_act=" in text
   assert isinstance(q_model.get_layer("l"), QLSTM)
   assert isinstance(q_model.get_layer("b"), QBidirectional)
   x = np.random.default_rng(0).normal(size=(3, 6, 4)).astype("float32")
@@ -389,6 +394,9 @@ def test_overwrite_picks_a_fresh_project(tmp_path):
   second = AutoQKeras(float_cnn(), goal=BITS, directory=str(tmp_path),
                       output_dir="r", max_trials=1, limit=LIMIT)
   assert (first.output_dir, second.output_dir) == ("r", "r_1")
+  absolute = AutoQKeras(float_cnn(), goal=BITS, max_trials=1, limit=LIMIT,
+                        output_dir=str(tmp_path / "r"))
+  assert absolute.output_dir == str(tmp_path / "r_2")
   third = AutoQKeras(float_cnn(), goal=BITS, directory=str(tmp_path),
                      output_dir="r", max_trials=1, limit=LIMIT,
                      overwrite=False)

@@ -193,7 +193,7 @@ def test_format_objects_are_deep_copied():
     (keras.activations.relu, "relu"),
     (Q.hard_sigmoid, "hard_sigmoid"),
     (3, "3"),
-], ids=str)
+], ids=lambda v: v if isinstance(v, str) else "")
 def test_unsupported_quantizers_raise(quantizer, text):
   factory = qf()
   assert not factory.is_quantizer_supported(quantizer)

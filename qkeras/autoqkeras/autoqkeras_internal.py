@@ -712,12 +712,21 @@ def _activation_name(activation):
 # -- progress ----------------------------------------------------------------
 
 
+_EXTRA_BITS = (("pointwise", "pw"), ("recurrent", "rec"),
+               ("recurrent_activation", "rec_act"))
+
+
 def _bits_text(bits):
-  """"c1 4/8/4, act 3": kernel/bias/activation bits per layer."""
-  return ", ".join(
-      name + " " + "/".join(str(fields.get(f, "-"))
-                            for f in ("kernel", "bias", "activation"))
-      for name, fields in bits.items())
+  """"c1 4/8/4, s 4/8/- pw=2": kernel/bias/activation bits per layer, plus
+  pointwise / recurrent kernels and recurrent activations."""
+  parts = []
+  for name, fields in bits.items():
+    text = name + " " + "/".join(str(fields.get(f, "-"))
+                                 for f in ("kernel", "bias", "activation"))
+    text += "".join(f" {short}={fields[f]}" for f, short in _EXTRA_BITS
+                    if f in fields)
+    parts.append(text)
+  return ", ".join(parts)
 
 
 def _best(trial, name):
@@ -826,8 +835,9 @@ class AutoQKeras:
     # In keras-tuner's distributed mode every process must use the same
     # project, so a new name is never picked there.
     if overwrite and "KERASTUNER_ORACLE_IP" not in os.environ:
-      output_dir = os.path.relpath(
-          _fresh_dir(os.path.join(directory, output_dir)), directory)
+      fresh = _fresh_dir(os.path.join(directory, output_dir))
+      output_dir = (fresh if os.path.isabs(output_dir)
+                    else os.path.relpath(fresh, directory))
     self.output_dir = output_dir
     self.project_dir = os.path.join(directory, output_dir)
     if score_metric is None:
@@ -1123,7 +1133,7 @@ class AutoQKerasScheduler:
       indexes = [j for j, layer in enumerate(model.layers)
                  if layer.name in names]
       print(f"Block {i}: {pattern!r} cost {cost:.6g}, {len(names)} layers, "
-            f"{trials} trials, limit {json.dumps(limit)}")
+            f"up to {trials} trials, limit {json.dumps(limit)}")
       if self.debug or not names:
         continue
       kwargs = dict(self.tuner_kwargs)
