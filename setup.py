@@ -40,7 +40,9 @@ setuptools.setup(
         "test": ["pytest>=7", "hypothesis>=6",
                  # tests/test_notebooks.py executes notebook/*.ipynb
                  "nbclient>=0.7", "nbformat>=5", "ipykernel>=6",
-                 "matplotlib>=3.5"],
+                 "matplotlib>=3.5",
+                 # tests/test_hls4ml.py converts and compiles with hls4ml
+                 "hls4ml>=1.3"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -23,6 +23,7 @@ print(json.dumps({
     "same_env": before_env == dict(os.environ),
     "legacy": sorted(m for m in sys.modules
                      if m.startswith(("tf_keras", "tensorflow_model_optim"))),
+    "hls4ml": sorted(m for m in sys.modules if m.startswith("hls4ml")),
     "version": qkeras.__version__,
 }))
 """
@@ -35,7 +36,7 @@ def test_import_changes_no_global_state():
                        capture_output=True, text=True).stdout
   result = json.loads(out.strip().splitlines()[-1])
   assert result == {"same_config": True, "same_env": True, "legacy": [],
-                    "version": "0.9.0"}
+                    "hls4ml": [], "version": "0.9.0"}
 
 
 def test_star_import_names():

@@ -1,0 +1,364 @@
+# Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
+"""hls4ml hand-off (docs/hls4ml.md): our models convert with hls4ml 1.3's
+Keras-3 front end after ``import qkeras.hls4ml_support``, compile with g++,
+and the compiled C++ computes what Keras computes, bit for bit.
+
+Every model below is converted and compiled once (module fixture; the g++
+builds run two at a time) and checked with ``assert_array_equal`` on 300
+random inputs on the input grid (hls4ml's default input type
+``fixed<16,6>``: multiples of 2**-10). The matrix in docs/hls4ml.md names
+the test behind each cell.
+"""
+
+import concurrent.futures
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+hls4ml = pytest.importorskip("hls4ml")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import keras
+import qkeras
+import qkeras.hls4ml_support as support
+from qkeras import QActivation, QBatchNormalization, QConv1D, QConv2D
+from qkeras import QDense, QDepthwiseConv2D, QLSTM, QSeparableConv1D
+from qkeras import QSeparableConv2D, QSimpleRNN
+from qkeras import binary, quantized_bits, quantized_relu, quantized_sigmoid
+from qkeras import quantized_tanh, ternary
+
+from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers as V3_REGISTRY
+
+pytestmark = pytest.mark.slow
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = 300
+BACKEND = "Vitis"
+
+
+def q(bits, integer):
+  return quantized_bits(bits, integer, alpha=1)
+
+
+W = dict(kernel_quantizer=q(4, 0), bias_quantizer=q(4, 0))
+
+
+def grid_inputs(shape, seed=0):
+  """Random inputs in [-2, 2) on the 2**-10 grid (exact in fixed<16,6>)."""
+  x = np.random.RandomState(seed).uniform(-2, 2, (SAMPLES,) + shape)
+  return (np.round(x * 1024) / 1024).astype(np.float32)
+
+
+def randomize(model, seed=3):
+  """Non-trivial weights (and batch-norm statistics) in [-1, 1]; variances
+  in [0.5, 2]. Dense kernels sum to about 0 over their inputs, so that
+  outputs change sign, and biases are in [-1/4, 1/4] (else the signs
+  before binary and ternary activations hardly depend on the input)."""
+  rs = np.random.RandomState(seed)
+  for layer in model.layers:
+    weights = []
+    for w in layer.weights:
+      low = 0.5 if w.name == "moving_variance" else -1.0
+      high = 2.0 if w.name == "moving_variance" else 1.0
+      value = rs.uniform(low, high, w.shape)
+      if w.name == "kernel" and len(w.shape) == 2:
+        value = value - value.mean(axis=0)
+      if w.name == "bias":
+        value = value / 4
+      weights.append(value.astype(np.float32))
+    if weights:
+      layer.set_weights(weights)
+  return model
+
+
+def _dense_part(x):
+  """QDense with every activation quantizer of the matrix, a quantizer
+  given as an activation argument, a string quantizer and an exact
+  QBatchNormalization (inverse_quantizer)."""
+  x = QDense(12, activation=quantized_relu(6, 2), name="fc1", **W)(x)
+  x = QDense(12, name="fc2", **W)(x)
+  x = QBatchNormalization(gamma_quantizer=None, variance_quantizer=None,
+                          inverse_quantizer=q(6, 2), beta_quantizer=q(6, 2),
+                          mean_quantizer=q(6, 2), name="bn")(x)
+  x = QActivation(quantized_tanh(4), name="tanh")(x)
+  x = QDense(12, name="fc3", **W)(x)
+  x = QActivation("quantized_relu(4,1)", name="relu_str")(x)
+  x = QDense(12, name="fc4", **W)(x)
+  x = QActivation(quantized_sigmoid(4), name="sigmoid")(x)
+  x = QDense(12, name="fc5", **W)(x)
+  x = QActivation(quantized_tanh(4, symmetric=True), name="tanh_sym")(x)
+  x = QDense(12, name="fc6", **W)(x)
+  # binary and ternary last: they leave few distinct vectors.
+  x = QActivation(binary(alpha=1), name="bin")(x)
+  x = QDense(12, name="fc7", **W)(x)
+  x = QActivation(ternary(alpha=1), name="ter")(x)
+  return QDense(5, activation=q(8, 3), name="out", **W)(x)
+
+
+def _conv2d_part(x):
+  x = QConv2D(4, 3, activation=quantized_relu(6, 2), name="conv2d", **W)(x)
+  x = keras.layers.MaxPooling2D(2, name="maxpool2d")(x)
+  x = QDepthwiseConv2D(2, depthwise_quantizer=q(4, 0),
+                       bias_quantizer=q(4, 0), name="dwconv2d")(x)
+  x = QActivation(quantized_relu(6, 2), name="dw_relu")(x)
+  x = QSeparableConv2D(4, 2, padding="same", depthwise_quantizer=q(4, 0),
+                       pointwise_quantizer=q(4, 0), bias_quantizer=q(4, 0),
+                       name="sepconv2d")(x)
+  x = QActivation(q(8, 3), name="sep2d_q")(x)
+  # Average pooling needs a wider result type than its input (see
+  # AVERAGE_POOL_PRECISION); its quantizer follows.
+  x = keras.layers.AveragePooling2D(2, name="avgpool2d")(x)
+  return QActivation(q(10, 3), name="avgpool2d_q")(x)
+
+
+def _conv1d_part(x):
+  x = QConv1D(3, 2, activation=quantized_relu(6, 2), name="conv1d", **W)(x)
+  x = QSeparableConv1D(3, 2, padding="same", depthwise_quantizer=q(4, 0),
+                       pointwise_quantizer=q(4, 0), bias_quantizer=q(4, 0),
+                       name="sepconv1d")(x)
+  x = QActivation(q(8, 3), name="sep1d_q")(x)
+  x = keras.layers.AveragePooling1D(2, name="avgpool1d")(x)
+  return QActivation(q(10, 3), name="avgpool1d_q")(x)
+
+
+def conv2d_dense_model():
+  """2-D convolutions and pooling, then the dense part (io_parallel)."""
+  x = x_in = keras.Input((8, 8, 2), name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  x = keras.layers.Flatten(name="flatten")(_conv2d_part(x))
+  return randomize(keras.Model(x_in, _dense_part(x), name="conv2d_dense"))
+
+
+def conv1d_model():
+  x = x_in = keras.Input((10, 2), name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  x = keras.layers.Flatten(name="flatten")(_conv1d_part(x))
+  x = QDense(3, activation=q(10, 4), name="out", **W)(x)
+  return randomize(keras.Model(x_in, x, name="conv1d"))
+
+
+def all_model():
+  """2-D, then 1-D, then dense layers in one model (io_stream: hls4ml
+  1.3's io_parallel C++ does not compile separable 1-D and 2-D
+  convolutions in one project)."""
+  x = x_in = keras.Input((13, 13, 2), name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  x = _conv2d_part(x)  # (2, 2, 4) after the 13x13 input
+  x = keras.layers.Reshape((16, 1), name="reshape")(x)
+  x = _conv1d_part(x)  # (7, 3)
+  x = keras.layers.Flatten(name="flatten")(x)
+  return randomize(keras.Model(x_in, _dense_part(x), name="all"))
+
+
+def lstm_model():
+  """QLSTM with float activations (all hls4ml can represent) right on the
+  input (hls4ml 1.3's recurrent C++ does not compile after a quantized
+  activation), then a batch norm with the usual gamma/variance quantizers:
+  both convert, neither is bit-exact."""
+  x = x_in = keras.Input((5, 3), name="inp")
+  x = QLSTM(4, activation="tanh", recurrent_activation="sigmoid",
+            kernel_quantizer=q(4, 0), recurrent_quantizer=q(4, 0),
+            bias_quantizer=q(4, 0), name="lstm")(x)
+  x = QBatchNormalization(gamma_quantizer=q(6, 2), variance_quantizer=q(6, 2),
+                          beta_quantizer=q(6, 2), mean_quantizer=q(6, 2),
+                          name="bn")(x)
+  x = QActivation(q(8, 2), name="out")(x)
+  return randomize(keras.Model(x_in, x, name="lstm"))
+
+
+# hls4ml's average pooling keeps its input type; the mean of 2 or 4 values
+# needs 1-2 more fractional bits (docs/hls4ml.md, "average pooling").
+AVERAGE_POOL_PRECISION = "fixed<16,6,RND_CONV,SAT>"
+
+# (model name, io_type) -> builder; longest g++ builds first, so that two
+# threads finish together.
+BIT_EXACT = {
+    ("all", "io_stream"): all_model,
+    ("conv2d_dense", "io_parallel"): conv2d_dense_model,
+    ("conv1d", "io_parallel"): conv1d_model,
+}
+CONVERTS = {("lstm", "io_parallel"): lstm_model}
+
+
+def hls_config(model):
+  config = hls4ml.utils.config_from_keras_model(model, granularity="name",
+                                                backend=BACKEND)
+  for name, layer in config["LayerName"].items():
+    if name.startswith("avgpool") and not name.endswith("_q"):
+      layer["Precision"]["result"] = AVERAGE_POOL_PRECISION
+  return config
+
+
+def convert(model, io_type, output_dir):
+  return hls4ml.converters.convert_from_keras_model(
+      model, hls_config=hls_config(model), output_dir=str(output_dir),
+      backend=BACKEND, io_type=io_type)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+  """{(model, io_type): (keras_model, hls_model, inputs)}, all compiled."""
+  keras.utils.set_random_seed(0)
+  built = {}
+  for (name, io_type), builder in {**BIT_EXACT, **CONVERTS}.items():
+    model = builder()
+    hls_model = convert(model, io_type,
+                        tmp_path_factory.mktemp(f"{name}_{io_type}"))
+    built[(name, io_type)] = (model, hls_model,
+                              grid_inputs(tuple(model.input.shape[1:])))
+  # The g++ builds dominate; two at a time on a 2-core machine.
+  with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    for future in [pool.submit(h.compile) for _, h, _ in built.values()]:
+      future.result()
+  return built
+
+
+def _predictions(entry):
+  model, hls_model, x = entry
+  expected = model.predict(x, verbose=0)
+  got = np.asarray(hls_model.predict(x)).reshape(expected.shape)
+  return expected, got
+
+
+@pytest.mark.parametrize("key", sorted(BIT_EXACT), ids="-".join)
+def test_bit_exact(compiled, key):
+  expected, got = _predictions(compiled[key])
+  # Not all zeros / saturated: the models exercise their quantizers.
+  assert len(np.unique(expected)) > 10
+  np.testing.assert_array_equal(got, expected)
+
+
+def test_lstm_and_gamma_variance_batchnorm_convert(compiled):
+  expected, got = _predictions(compiled[("lstm", "io_parallel")])
+  # hls4ml's sigmoid/tanh tables, a batch-norm scale rounded to its
+  # fixed-point type: a few LSBs of the 8-bit output quantizer
+  # (2**-5), never more.
+  assert len(np.unique(expected)) > 10
+  lsb = 2.0**-5
+  assert np.abs(got - expected).max() <= 8 * lsb
+  assert np.abs(got - expected).mean() <= 2 * lsb
+
+
+def _one_layer_model(layer, shape=(4, 3)):
+  x = x_in = keras.Input(shape, name="inp")
+  return keras.Model(x_in, layer(x))
+
+
+def _config_error(model):
+  with pytest.raises(Exception) as info:
+    hls4ml.utils.config_from_keras_model(model, granularity="name")
+  return str(info.value)
+
+
+def test_unsupported_layers_fail_with_a_message():
+  rnn = QSimpleRNN(4, activation=quantized_tanh(4), name="rnn",
+                   kernel_quantizer=q(4, 0), recurrent_quantizer=q(4, 0))
+  assert "Hard activation not supported" in _config_error(
+      _one_layer_model(rnn))
+  sep = QSeparableConv1D(2, 2, depthwise_activation=quantized_relu(4),
+                         name="sep")
+  assert "depthwise_activation" in _config_error(_one_layer_model(sep))
+
+
+def test_handlers_registered_by_module_path():
+  registry = V3_REGISTRY
+  for key in support.registered_keys():
+    module, name = key.rsplit(".", 1)
+    assert getattr(sys.modules[module], name).__module__ == module
+    assert isinstance(registry[key], support.QKerasLayerHandler)
+    assert name not in registry  # never by bare class name
+  assert support.register() == []  # idempotent
+
+
+def test_without_the_adapter_hls4ml_rejects_qactivation():
+  model = _one_layer_model(QActivation(quantized_relu(4), name="act"), (4,))
+  support.unregister()
+  try:
+    assert "not a function" in _config_error(model)
+  finally:
+    support.register()
+  hls4ml.utils.config_from_keras_model(model, granularity="name")
+
+
+def test_register_keeps_hls4ml_own_handlers():
+  registry = V3_REGISTRY
+  key = "qkeras.qlayers.QDense"
+  ours = registry[key]
+  support.unregister()
+  own = object()
+  registry[key] = own
+  try:
+    assert key not in support.register()
+    assert registry[key] is own
+    assert key in support.register(override=True)
+    assert isinstance(registry[key], support.QKerasLayerHandler)
+  finally:
+    support.unregister()
+    support.register()
+  assert registry[key] is not ours and isinstance(
+      registry[key], support.QKerasLayerHandler)
+
+
+def test_what_hls4ml_reads_from_qkeras():
+  """ecosystem.md 3.4: the names and attributes hls4ml's QKeras code uses."""
+  assert callable(qkeras.get_quantizer)
+  objects = {}
+  qkeras.utils._add_supported_quantized_objects(objects)  # pylint: disable=protected-access
+  assert {"QActivation", "QDense", "quantized_bits", "ternary"} <= set(
+      objects)
+  quantizer = qkeras.get_quantizer("quantized_bits(4,0,alpha='auto_po2')")
+  out = quantizer(np.random.RandomState(0).randn(8, 3).astype(np.float32))
+  assert out.numpy().shape == (8, 3)  # hls4ml calls .numpy()
+  assert np.asarray(quantizer.scale).shape[-1] == 3
+  assert set(q(4, 0).get_config()) >= {
+      "bits", "integer", "symmetric", "alpha", "keep_negative",
+      "use_stochastic_rounding", "qnoise_factor", "post_training_scale"}
+  assert quantized_relu(4).get_config()["negative_slope"] == 0.0
+  layer = QSeparableConv2D(2, 2, depthwise_quantizer=q(4, 0))
+  layer.build((None, 4, 4, 2))
+  assert [w.name for w in layer.weights] == [
+      "depthwise_kernel", "pointwise_kernel", "bias"]
+  # hls4ml reads the layer's config keys for the quantizers.
+  config = layer.get_config()
+  assert config["depthwise_quantizer"]["class_name"] == "quantized_bits"
+
+
+def _load_example():
+  path = os.path.join(ROOT, "examples", "hls4ml_handoff.py")
+  if os.path.dirname(path) not in sys.path:
+    sys.path.insert(0, os.path.dirname(path))
+  spec = importlib.util.spec_from_file_location("_qkeras_hls4ml_handoff",
+                                                path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_example_script(tmp_path, capsys):
+  example = _load_example()
+  assert example.main(["--epochs", "1", "--samples", "300",
+                       "--output-dir", str(tmp_path / "prj")]) == 0
+  out = capsys.readouterr().out
+  assert re.search(r"^hls4ml == Keras on \d+ inputs: bit-exact$", out, re.M)
+  assert "test accuracy" in out
+
+
+def test_example_command_line(tmp_path):
+  """``--help`` and bad input answer without TensorFlow (status 0 / 2)."""
+  script = os.path.join(ROOT, "examples", "hls4ml_handoff.py")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  out = subprocess.run([sys.executable, script, "--help"], env=env,
+                       capture_output=True, text=True, check=True).stdout
+  assert "--io-type" in out and "--backend" in out
+  bad = subprocess.run(
+      [sys.executable, script, "--output-dir", str(tmp_path / "no" / "x")],
+      env=env, capture_output=True, text=True)
+  assert bad.returncode == 2
+  assert bad.stderr.strip().splitlines() == [
+      f"hls4ml_handoff.py: error: --output-dir: no directory for "
+      f"{str(tmp_path / 'no' / 'x')!r}"]
