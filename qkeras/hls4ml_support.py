@@ -35,10 +35,10 @@ import numpy as np
 
 __all__ = ["register", "unregister", "registered_keys", "HANDLED_CLASSES"]
 
-# Our class name -> hls4ml's Keras-2 handler name. Only layers hls4ml's
-# QKeras parser knows are listed; the others (QAveragePooling2D,
-# QConv2DTranspose, QBidirectional, ...) keep hls4ml's usual behaviour (an
-# error naming the layer).
+# Our class name (also the name of hls4ml's Keras-2 parser for it) -> its
+# module. Only layers hls4ml's QKeras parser knows are listed; the others
+# (QAveragePooling2D, QConv2DTranspose, QBidirectional, ...) keep hls4ml's
+# usual behaviour (an error naming the layer).
 HANDLED_CLASSES = {
     "QDense": "qkeras.qlayers",
     "QActivation": "qkeras.qlayers",
@@ -171,7 +171,8 @@ class QKerasLayerHandler:
     # pylint: disable=g-import-not-at-top
     from hls4ml.converters.keras_v2_to_hls import layer_handlers
     config = layer.get_config()
-    for key in ("activation", "recurrent_activation"):
+    for key in ("activation", "recurrent_activation",
+                "depthwise_activation"):
       # Keras 3 serializes functions as dicts; hls4ml expects names.
       if isinstance(config.get(key), dict) and not _is_quantizer_config(
           config[key]):
@@ -254,20 +255,23 @@ def register(override=False):
   support) is left alone unless ``override=True``. Calling it again does
   nothing new.
   """
-  # pylint: disable=g-import-not-at-top
-  from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers
+  try:
+    # pylint: disable=g-import-not-at-top
+    from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers
+  except ImportError as e:
+    raise ImportError("qkeras.hls4ml_support needs hls4ml >= 1.3 "
+                      f"(pip install hls4ml): {e}") from e
   added = []
   for name, module in HANDLED_CLASSES.items():
     key = f"{module}.{name}"
     current = v3_layer_handlers.get(key)
-    if current is not None and current is not _installed.get(key) and (
-        not override):
-      continue
-    if current is None or current is not _installed.get(key):
-      handler = QKerasLayerHandler(name)
-      v3_layer_handlers[key] = handler
-      _installed[key] = handler
-      added.append(key)
+    if current is not None and (current is _installed.get(key) or
+                                not override):
+      continue  # ours already, or hls4ml's own
+    handler = QKerasLayerHandler(name)
+    v3_layer_handlers[key] = handler
+    _installed[key] = handler
+    added.append(key)
   return added
 
 
