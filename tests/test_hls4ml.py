@@ -265,6 +265,97 @@ def test_unsupported_layers_fail_with_a_message():
   assert "depthwise_activation" in _config_error(_one_layer_model(sep))
 
 
+def _convert_only(layer, shape, tmp_path):
+  """Converts ``inputs -> QActivation(quantized_bits) -> layer`` (no g++);
+  returns ``{node name: hls4ml class}``."""
+  x = x_in = keras.Input(shape, name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  model = keras.Model(x_in, layer(x))
+  hls_model = convert(model, "io_parallel", tmp_path)
+  return {name: node.class_name for name, node in hls_model.graph.items()}
+
+
+CONVERT_ONLY = {
+    "leaky_relu": (lambda: QActivation(quantized_relu(4, 1,
+                                                      negative_slope=0.25)),
+                   (8,), "ParametrizedActivation"),
+    "real_tanh": (lambda: QActivation(quantized_tanh(4, use_real_tanh=True)),
+                  (8,), "Activation"),
+    "real_sigmoid": (lambda: QActivation(
+        quantized_sigmoid(4, use_real_sigmoid=True)), (8,), "Activation"),
+    "binary_tanh": (lambda: QActivation("binary_tanh"), (8,), "Activation"),
+    "keras_relu": (lambda: QActivation("relu"), (8,), "Activation"),
+    "dense_keras_relu": (lambda: QDense(4, activation="relu", **W), (8,),
+                         "Activation"),
+    "conv2d_batchnorm": (lambda: qkeras.QConv2DBatchnorm(
+        2, 2, kernel_quantizer=q(4, 0)), (4, 4, 2), "Conv2DBatchnorm"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONVERT_ONLY))
+def test_converts(case, tmp_path):
+  layer, shape, last_class = CONVERT_ONLY[case]
+  classes = _convert_only(layer(), shape, tmp_path)
+  assert list(classes.values())[-1] == last_class
+
+
+UNSUPPORTED = {
+    "quantized_po2": (lambda: QActivation(qkeras.quantized_po2(4)), (8,),
+                      "Unsupported QKeras activation"),
+    "quantized_relu_po2": (lambda: QActivation(qkeras.quantized_relu_po2(4)),
+                           (8,), "Unsupported QKeras activation"),
+    "quantized_hswish": (lambda: QActivation(qkeras.quantized_hswish(4)),
+                         (8,), "Unsupported QKeras activation"),
+    "quantized_ulaw": (lambda: QActivation(qkeras.quantized_ulaw(4)), (8,),
+                       "Unsupported QKeras activation"),
+    "quantized_linear": (lambda: QActivation(qkeras.quantized_linear(4)),
+                         (8,), "Unsupported QKeras activation"),
+    "bernoulli": (lambda: QActivation(qkeras.bernoulli()), (8,),
+                  "Unsupported QKeras activation"),
+    "QAveragePooling2D": (lambda: qkeras.QAveragePooling2D(2), (4, 4, 2),
+                          "not found in registry"),
+    "QGlobalAveragePooling2D": (qkeras.QGlobalAveragePooling2D, (4, 4, 2),
+                                "not found in registry"),
+    "QConv2DTranspose": (lambda: qkeras.QConv2DTranspose(2, 2), (4, 4, 2),
+                         "not found in registry"),
+    "QBidirectional": (lambda: qkeras.QBidirectional(QLSTM(2)), (4, 2),
+                       "not found in registry"),
+    "QScaleShift": (qkeras.QScaleShift, (8,), "not found in registry"),
+    "QAdaptiveActivation": (lambda: qkeras.QAdaptiveActivation(
+        "quantized_relu", 4, current_step=keras.Variable(0)), (8,),
+                            "not found in registry"),
+    "QDenseBatchnorm": (lambda: qkeras.QDenseBatchnorm(2), (8,),
+                        "not found in registry"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_unsupported(case, tmp_path):
+  layer, shape, message = UNSUPPORTED[case]
+  with pytest.raises(Exception, match=message):
+    _convert_only(layer(), shape, tmp_path)
+
+
+@pytest.mark.skipif(not hls4ml.__version__.startswith("1.3."),
+                    reason="documents hls4ml 1.3's NumPy-2 crash")
+def test_auto_po2_compile_crashes_in_hls4ml_1_3(tmp_path):
+  """docs/hls4ml.md, limitations: hls4ml 1.3 uses np.product (gone in NumPy
+  2) for auto_po2 scales; the crash comes before g++ runs."""
+  dense = QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
+                 bias_quantizer=q(4, 0))
+  x = x_in = keras.Input((8,), name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  model = keras.Model(x_in, dense(x))
+  rs = np.random.RandomState(0)  # weights up to 3: scales of 2 and 4
+  dense.set_weights([rs.uniform(-3, 3, (8, 4)).astype(np.float32),
+                     np.zeros(4, np.float32)])
+  hls_model = convert(model, "io_parallel", tmp_path)
+  if hasattr(np, "product"):
+    pytest.skip("NumPy 1 still has np.product")
+  with pytest.raises(AttributeError, match="product"):
+    hls_model.compile()
+
+
 def test_handlers_registered_by_module_path():
   registry = V3_REGISTRY
   for key in support.registered_keys():
