@@ -34,8 +34,6 @@ from qkeras import quantized_tanh, ternary
 
 from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers as V3_REGISTRY
 
-pytestmark = pytest.mark.slow
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = 300
 BACKEND = "Vitis"
@@ -225,6 +223,7 @@ def _predictions(entry):
   return expected, got
 
 
+@pytest.mark.slow  # g++ builds
 @pytest.mark.parametrize("key", sorted(BIT_EXACT), ids="-".join)
 def test_bit_exact(compiled, key):
   expected, got = _predictions(compiled[key])
@@ -233,6 +232,7 @@ def test_bit_exact(compiled, key):
   np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.slow  # g++ builds
 def test_lstm_and_gamma_variance_batchnorm_convert(compiled):
   expected, got = _predictions(compiled[("lstm", "io_parallel")])
   # hls4ml's sigmoid/tanh tables, a batch-norm scale rounded to its
@@ -430,6 +430,7 @@ def _load_example():
   return module
 
 
+@pytest.mark.slow  # g++ builds
 def test_example_script(tmp_path, capsys):
   example = _load_example()
   assert example.main(["--epochs", "1", "--samples", "300",
