@@ -38,6 +38,7 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6",
+                 "pytest-xdist>=3.2",  # the README runs tests with -n auto
                  # tests/test_notebooks.py executes notebook/*.ipynb
                  "nbclient>=0.7", "nbformat>=5", "ipykernel>=6",
                  "matplotlib>=3.5",
