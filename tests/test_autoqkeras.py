@@ -175,6 +175,22 @@ def test_regex_limit_shares_one_choice_per_group():
   assert str(c1.activation) == str(c2.activation) == "quantized_relu(4,2)"
 
 
+def test_class_keys_are_not_regexes_and_other_keys_are():
+  i = keras.Input((4,))
+  h = keras.layers.Dense(3, activation="relu", name="Dense_in")(i)
+  h = keras.layers.Dense(2, name="Conv_out")(h)
+  model = keras.Model(i, h)
+  model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+  hm = AutoQKHyperModel(model, ["mae"], target=make_target(BITS),
+                        limit={"Dense": [4, 4, 4], "Conv": [2, 4, 4]})
+  _, hp = build(hm)
+  names = {p.name for p in hp.space}
+  # "Dense" is the class (each layer its own choice), "Conv" a regex group.
+  assert "Dense_in_kernel_quantizer" in names
+  assert "Conv_kernel_quantizer" in names
+  assert "Conv_out_kernel_quantizer" not in names
+
+
 def test_no_limit_quantizes_every_known_layer_and_activation():
   q_model, hp = build(hypermodel(float_cnn()))
   assert isinstance(q_model.get_layer("c1"), QConv2D)

@@ -121,9 +121,15 @@ def _check_compiled(model):
         "loss train every trial).")
 
 
-def _is_class_key(key):
-  return key == "default" or key in REGISTERED_LAYERS or (
-      re.fullmatch(r"[A-Z][A-Za-z0-9]*", key) is not None)
+def _is_class_key(key, classes):
+  """A limit key naming a layer class (one AutoQKeras knows, Activation, or
+  the class of a layer in the model, ``classes``) rather than a regex."""
+  return (key == "default" or key in REGISTERED_LAYERS or
+          key == "Activation" or key in classes)
+
+
+def _layer_classes(model):
+  return {type(layer).__name__ for layer in model.layers}
 
 
 def _check_limit(limit, model):
@@ -435,6 +441,7 @@ class AutoQKHyperModel(HyperModel):
                        "optimizer with a constant learning rate, not a "
                        "schedule.")
     self._protected = _output_layers(model)
+    self._classes = _layer_classes(model)
     self.limit, self.default_limit = self._adjust_limit(limit)
     self.groups = {}
     self.trial_summaries = {}
@@ -469,7 +476,7 @@ class AutoQKHyperModel(HyperModel):
     """``(key, limit list, is_pattern)`` for a layer; key None: the limit
     does not cover it.  Regex keys win over the class name."""
     for key in self.limit:
-      if _is_class_key(key):
+      if _is_class_key(key, self._classes):
         continue
       if re.match(key, layer_name):
         return key, self.limit[key], True
@@ -1100,7 +1107,7 @@ class AutoQKerasScheduler:
     for key, value in limit.items():
       if key == "default":
         result[key] = value
-      elif _is_class_key(key):
+      elif _is_class_key(key, _layer_classes(model)):
         if key in classes:
           result[key] = value
       else:
