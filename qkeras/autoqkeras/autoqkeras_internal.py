@@ -829,8 +829,7 @@ class AutoQKeras:
       _check_choice("mode", mode, MODES)
     self.target = make_target(goal)
     metrics = metrics if metrics is not None else ["acc"]
-    self.hypermodel = AutoQKHyperModel(
-        model, metrics, custom_objects, self.target,
+    search = dict(
         transfer_weights=transfer_weights, frozen_layers=frozen_layers,
         activation_bits=activation_bits, limit=limit,
         tune_filters=tune_filters,
@@ -838,6 +837,8 @@ class AutoQKeras:
         layer_indexes=layer_indexes,
         learning_rate_optimizer=learning_rate_optimizer,
         head_name=head_name, quantization_config=quantization_config)
+    self.hypermodel = AutoQKHyperModel(model, metrics, custom_objects,
+                                       self.target, **search)
     directory = tuner_kwargs.get("directory") or "."
     # In keras-tuner's distributed mode every process must use the same
     # project, so a new name is never picked there.
@@ -856,17 +857,10 @@ class AutoQKeras:
     objective = kt.Objective(score_metric, "max")
     tuner_kwargs.setdefault("overwrite", False)
     if custom_tuner is not None:
-      config = dict(
-          model=model, metrics=metrics, custom_objects=custom_objects,
-          goal=goal, output_dir=output_dir, mode=mode,
-          transfer_weights=transfer_weights, frozen_layers=frozen_layers,
-          activation_bits=activation_bits, limit=limit,
-          tune_filters=tune_filters,
-          tune_filters_exceptions=tune_filters_exceptions,
-          learning_rate_optimizer=learning_rate_optimizer,
-          layer_indexes=layer_indexes,
-          quantization_config=quantization_config, overwrite=overwrite,
-          head_name=head_name, score_metric=score_metric)
+      config = dict(search, model=model, metrics=metrics,
+                    custom_objects=custom_objects, goal=goal,
+                    output_dir=output_dir, mode=mode, overwrite=overwrite,
+                    score_metric=score_metric)
       self.tuner = _with_progress(custom_tuner)(
           self.hypermodel, autoqkeras_config=config, objective=objective,
           project_name=output_dir, **tuner_kwargs)
