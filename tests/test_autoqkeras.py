@@ -27,6 +27,7 @@ from qkeras.autoqkeras import default_quantization_config
 from qkeras.autoqkeras import plot_history
 from qkeras.autoqkeras.autoqkeras_internal import _bits_text
 from qkeras.autoqkeras.autoqkeras_internal import _pad_limit
+from qkeras.autoqkeras.autoqkeras_internal import _write_json_atomically
 from qkeras.autoqkeras.autoqkeras_internal import make_target
 from qkeras.qrecurrent import QBidirectional
 from qkeras.qrecurrent import QLSTM
@@ -417,6 +418,21 @@ def test_overwrite_picks_a_fresh_project(tmp_path):
                      output_dir="r", max_trials=1, limit=LIMIT,
                      overwrite=False)
   assert third.output_dir == "r"
+
+
+def test_search_state_is_written_atomically(tmp_path):
+  path = str(tmp_path / "state.json")
+  _write_json_atomically(path, {"a": 1})
+  with pytest.raises(TypeError):
+    _write_json_atomically(path, {"a": object()})  # fails before writing
+  assert json.load(open(path)) == {"a": 1}
+  autoqk = AutoQKeras(float_cnn(), goal=BITS, directory=str(tmp_path),
+                      output_dir="p", max_trials=1, limit=LIMIT)
+  autoqk.tuner.save()
+  project = tmp_path / "p"
+  assert json.load(open(project / "oracle.json"))["ongoing_trials"] == {}
+  assert json.load(open(project / "tuner0.json")) == {}
+  assert not list(project.glob("*.tmp"))
 
 
 # -- scheduler -----------------------------------------------------------------

@@ -744,9 +744,47 @@ def _best(trial, name):
   return None if value is None else float(value)
 
 
+def _write_json_atomically(path, state):
+  """Writes ``state`` as JSON to a temporary file, then renames it onto
+  ``path``: a process killed mid-write leaves the old file, never a
+  truncated one (keras-tuner writes in place, and a truncated oracle.json
+  makes the project impossible to resume)."""
+  tmp = f"{path}.{os.getpid()}.tmp"
+  with open(tmp, "w") as f:
+    f.write(json.dumps(state))
+  os.replace(tmp, path)
+
+
+def _atomic_oracle_saves(oracle):
+  """Makes ``oracle`` (a local keras-tuner Oracle) save itself and its
+  trials atomically; remote (``gs://``) projects keep keras-tuner's writer."""
+  if not isinstance(oracle, kt.Oracle) or "://" in str(oracle._project_dir):  # pylint: disable=protected-access
+    return
+
+  def save():
+    _write_json_atomically(oracle._get_oracle_fname(), oracle.get_state())  # pylint: disable=protected-access
+
+  def save_trial(trial):
+    path = os.path.join(oracle._get_trial_dir(trial.trial_id), "trial.json")  # pylint: disable=protected-access
+    _write_json_atomically(path, trial.get_state())
+
+  oracle.save = save
+  oracle._save_trial = save_trial  # pylint: disable=protected-access
+
+
 class _ProgressMixin:
-  """Prints one line per finished trial (cost, metrics, bits chosen) and
-  lets keras-tuner run without tensorboard installed."""
+  """Prints one line per finished trial (cost, metrics, bits chosen), saves
+  atomically and lets keras-tuner run without tensorboard installed."""
+
+  def save(self):
+    """keras-tuner's ``save`` (oracle, then this tuner's file), atomic."""
+    if not self._is_worker():
+      self.oracle.save()
+    fname = self._get_tuner_fname()
+    if "://" in fname:
+      super().save()
+    else:
+      _write_json_atomically(fname, self.get_state())
 
   def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
     # keras-tuner imports tensorboard for every trial on the TensorFlow
@@ -874,6 +912,7 @@ class AutoQKeras:
       self.tuner = _with_progress(_TUNERS[mode])(
           self.hypermodel, objective=objective, project_name=output_dir,
           **tuner_kwargs)
+    _atomic_oracle_saves(self.tuner.oracle)
     self.tuner.search_space_summary()
 
   def _has_early_stopping(self, callbacks):
