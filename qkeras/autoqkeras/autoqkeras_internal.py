@@ -38,6 +38,7 @@ from keras_tuner import RandomSearch
 from qkeras.autoqkeras.forgiving_metrics import ForgivingFactor
 from qkeras.autoqkeras.forgiving_metrics import forgiving_factor
 from qkeras.autoqkeras.quantization_config import default_quantization_config
+from qkeras.autoqkeras.utils import activation_name
 from qkeras.autoqkeras.utils import print_qmodel_summary
 from qkeras.utils import model_quantize
 from qkeras.utils import quantized_model_from_json
@@ -141,7 +142,7 @@ def _check_limit(limit, model):
     raise ValueError("AutoQKeras: argument 'limit' must be a dict "
                      "{class name or layer-name regex: [kernel, bias, "
                      f"activation] limits}}, got {limit!r}.")
-  classes = {type(layer).__name__ for layer in model.layers}
+  classes = _layer_classes(model)
   names = [layer.name for layer in model.layers]
   for key, value in limit.items():
     if key == "default":
@@ -590,12 +591,12 @@ class AutoQKHyperModel(HyperModel):
     if getattr(inner, "use_bias", False):
       entry["bias_quantizer"], bits["bias"] = self._get_quantizer(
           hp, head + "_bias", layer.name, class_name, sequence=sequence)
-    activation = _activation_name(getattr(inner, "activation", None))
+    activation = activation_name(getattr(inner, "activation", None))
     if activation not in ("linear", "softmax", None):
       entry["activation_quantizer"], bits["activation"] = (
           self._get_quantizer(hp, head + "_activation", layer.name,
                               class_name, sequence=sequence))
-    if sequence and _activation_name(
+    if sequence and activation_name(
         getattr(inner, "recurrent_activation", None)) not in ("linear", None):
       q, b = self._get_quantizer(hp, head + "_recurrent_activation",
                                  layer.name, class_name, sequence=True)
@@ -629,7 +630,7 @@ class AutoQKHyperModel(HyperModel):
         if factor != 1.0:
           widths[layer.name] = factor
       elif class_name == "Activation":
-        activation = _activation_name(layer.activation)
+        activation = activation_name(layer.activation)
         if activation == "softmax":
           continue
         quantizer, bits = self._get_quantizer(
@@ -706,14 +707,6 @@ class AutoQKHyperModel(HyperModel):
 
 def _hp_key(hp):
   return json.dumps(hp.values, sort_keys=True, default=str)
-
-
-def _activation_name(activation):
-  if activation is None:
-    return None
-  if isinstance(activation, str):
-    return activation
-  return getattr(activation, "__name__", None)
 
 
 # -- progress ----------------------------------------------------------------
@@ -885,7 +878,6 @@ class AutoQKeras:
       output_dir = (fresh if os.path.isabs(output_dir)
                     else os.path.relpath(fresh, directory))
     self.output_dir = output_dir
-    self.project_dir = os.path.join(directory, output_dir)
     if score_metric is None:
       score_metric = ("val_score" if head_name is None
                       else f"val_{head_name}_score")
@@ -1028,7 +1020,6 @@ class AutoQKerasScheduler:
     self.model = model
     self.metrics = metrics if metrics is not None else ["acc"]
     self.custom_objects = custom_objects or {}
-    self.goal = goal
     self.target = make_target(goal)
     self.mode = mode
     self.transfer_weights = transfer_weights
@@ -1137,10 +1128,11 @@ class AutoQKerasScheduler:
       limit = {name: 8 for name in REGISTERED_LAYERS + ["Activation"]}
     result = {}
     classes = {type(layer).__name__ for layer in layers}
+    model_classes = _layer_classes(model)
     for key, value in limit.items():
       if key == "default":
         result[key] = value
-      elif _is_class_key(key, _layer_classes(model)):
+      elif _is_class_key(key, model_classes):
         if key in classes:
           result[key] = value
       else:

@@ -12,12 +12,18 @@ _FILTER_LAYERS = ("Conv1D", "QConv1D", "Conv2D", "QConv2D",
                   "QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm")
 
 
-def _is_linear(activation):
+def activation_name(activation):
+  """"linear" (also for None), "relu", "softmax", ... for activation
+  strings and Keras functions; None for other objects (quantizers)."""
   if activation is None:
-    return True
-  name = activation if isinstance(activation, str) else getattr(
-      activation, "__name__", None)
-  return name == "linear"
+    return "linear"
+  if isinstance(activation, str):
+    return activation
+  return getattr(activation, "__name__", None)
+
+
+def _is_linear(activation):
+  return activation_name(activation) == "linear"
 
 
 def _quantized_layer_line(layer):

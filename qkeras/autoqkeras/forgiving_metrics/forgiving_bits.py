@@ -15,6 +15,7 @@ import numpy as np
 
 from qkeras.autoqkeras.forgiving_metrics.forgiving_factor import (
     ForgivingFactor)
+from qkeras.autoqkeras.utils import activation_name
 from qkeras.quantizers import get_quantizer
 
 KERAS_WEIGHT_LAYERS = ("Dense", "Conv2D", "Conv1D", "DepthwiseConv2D")
@@ -30,15 +31,6 @@ def _size(shape):
 def _output_size(layer):
   """Values per sample of ``layer``'s output (the batch axis dropped)."""
   return _size(layer.output.shape[1:])
-
-
-def _activation_name(activation):
-  """"linear", "softmax", ... for strings and Keras functions, else None."""
-  if activation is None:
-    return "linear"
-  if isinstance(activation, str):
-    return activation
-  return getattr(activation, "__name__", None)
 
 
 class ForgivingFactorBits(ForgivingFactor):
@@ -93,7 +85,7 @@ class ForgivingFactorBits(ForgivingFactor):
 
   def _activation_bits(self, activation):
     """Bits of a QActivation-like ``activation`` (0 when linear)."""
-    name = _activation_name(activation)
+    name = activation_name(activation)
     if name == "linear":
       return 0
     if name in ("softmax", "sigmoid"):
@@ -108,14 +100,14 @@ class ForgivingFactorBits(ForgivingFactor):
     if name == "InputLayer":
       return self.input_bits * _output_size(layer)
     if name in KERAS_WEIGHT_LAYERS:
-      if _activation_name(layer.activation) == "linear":
+      if activation_name(layer.activation) == "linear":
         return 0
       return self.ref_bits * _output_size(layer)
     if name in Q_WEIGHT_LAYERS:
-      activation_name = _activation_name(layer.activation)
-      if activation_name == "softmax":
+      act = activation_name(layer.activation)
+      if act == "softmax":
         return self.output_bits * _output_size(layer)
-      if activation_name == "linear":
+      if act == "linear":
         return 0
       return self._bits(layer.activation) * _output_size(layer)
     if name in ("Activation", "QActivation"):
