@@ -154,9 +154,10 @@ class BatchnormFoldMixin:
       bn_training = self._iteration <= self.ema_freeze_delay
     momentum = bn.momentum
     for var, value in ((mm, mean), (mv, variance)):
-      moved = var * momentum + value * (1.0 - momentum)
+      old = ops.convert_to_tensor(var)
+      moved = old * momentum + value * (1.0 - momentum)
       var.assign(moved if bn_training is None else ops.where(
-          bn_training, moved, var))
+          bn_training, moved, old))
     self._iteration.assign_add(1)
     # As in QKeras, the folding reads the statistics after this update.
     mm, mv = ops.convert_to_tensor(mm), ops.convert_to_tensor(mv)

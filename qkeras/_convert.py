@@ -16,6 +16,7 @@ import warnings
 import keras
 import numpy as np
 
+from qkeras import _qmath
 from qkeras import quantizers
 from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
 from qkeras.qconvolutional import (
@@ -374,7 +375,10 @@ def _transfer(old, new, fold_pairs):
   source = {v.name: v for v in old.weights + bn.weights}
   for variable in new.weights:
     if variable.name in source:
-      variable.assign(source[variable.name])
+      # A copy: on JAX, assigning the variable itself would share its buffer
+      # with the float model, and a train step (which donates it) would
+      # delete the float model's weight.
+      variable.assign(_qmath.to_numpy(source[variable.name]))
     elif variable.name == "bias":
       variable.assign(np.zeros(variable.shape, variable.dtype))
 

@@ -16,7 +16,6 @@ Conventions (same as QKeras 0.9):
   pass the incoming gradient unchanged to ``x``.
 """
 
-import contextlib
 import functools
 
 import numpy as np
@@ -65,7 +64,7 @@ def pow2(v):
   """2**v as a Python float for Python numbers, else as a tensor."""
   if is_python_number(v):
     return float(2.0 ** float(v))
-  return ops.power(2.0, ops.cast(v, keras.config.floatx()))
+  return ops.cast(pow2_exact(ops.convert_to_tensor(v)), keras.config.floatx())
 
 
 def static_training(training):
@@ -81,8 +80,83 @@ def select_training(training, true_fn, false_fn):
   """Runs ``true_fn`` when training, else ``false_fn`` (tensor flags: cond)."""
   flag = static_training(training)
   if flag is None:
+    if keras.backend.backend() == "jax":
+      # lax.cond traces each branch in its own scope, from which a seed
+      # generator's update could not escape: compute both and select.
+      return ops.where(ops.cast(training, "bool"), true_fn(), false_fn())
     return ops.cond(ops.cast(training, "bool"), true_fn, false_fn)
   return true_fn() if flag else false_fn()
+
+
+def divide(a, b):
+  """``a / b`` as an IEEE division on every backend and in every mode.
+
+  XLA (JAX always, TensorFlow with ``jit_compile``) and TensorFlow's graph
+  optimizer turn a division by a constant or by a broadcast tensor (a
+  per-channel scale) into a multiplication by its reciprocal, which is an
+  ulp off for about a quarter of the inputs and then flips rounding ties;
+  QKeras divided eagerly. Adding ``0 * sign(a)`` makes the divisor a tensor
+  computed from ``a``, which they divide as written; the value is unchanged
+  (``sign(a)`` is finite, and NaN only where ``a / b`` is NaN anyway).
+  PyTorch divides as written.
+  """
+  if keras.backend.backend() == "torch":
+    return a / b
+  return a / (b + 0.0 * ops.sign(a))
+
+
+# --------------------------------------------------------------------------
+# Elementwise ops with TensorFlow's (QKeras's) gradients on every backend.
+# --------------------------------------------------------------------------
+# QKeras's straight-through and clipped gradients are TensorFlow's: clip passes
+# the gradient on [lo, hi] including both ends, minimum/maximum give it all to
+# their first argument on a tie, leaky_relu has slope ``alpha`` at 0. JAX
+# splits the gradient 50/50 at clip ends and ties (and gives leaky_relu slope
+# 1 at 0), PyTorch splits it at minimum/maximum ties. Where a backend differs,
+# these take the portable form (selects, whose gradient follows the chosen
+# branch); elsewhere the native op, which has the same values and gradients.
+def _native(*backends):
+  return keras.backend.backend() in backends
+
+
+def clip(x, lo, hi):
+  """``clip(x, lo, hi)``; gradient 1 on ``[lo, hi]`` (ends included), NaN kept."""
+  if _native("tensorflow", "torch"):
+    return ops.clip(x, lo, hi)
+  return ops.where(x < lo, lo, ops.where(x > hi, hi, x))
+
+
+def minimum(x, y):
+  """``minimum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
+  if _native("tensorflow"):
+    return ops.minimum(x, y)
+  return ops.where(x > y, y, x)
+
+
+def maximum(x, y):
+  """``maximum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
+  if _native("tensorflow"):
+    return ops.maximum(x, y)
+  return ops.where(x < y, y, x)
+
+
+def leaky_relu(x, alpha):
+  """``x`` for ``x > 0``, else ``alpha * x``; gradient ``alpha`` at 0."""
+  if _native("tensorflow", "torch"):
+    return ops.leaky_relu(x, alpha)
+  return ops.where(x > 0.0, x, alpha * x)
+
+
+def sign(x):
+  """``sign(x)`` (0 -> 0) with NaN kept as NaN on every backend.
+
+  PyTorch's ``sign`` maps NaN to 0 (TensorFlow and JAX keep it): the NaN is
+  put back there only.
+  """
+  s = ops.sign(x)
+  if keras.backend.backend() == "torch":
+    s = ops.where(ops.isnan(x), x, s)
+  return s
 
 
 # --------------------------------------------------------------------------
@@ -148,7 +222,7 @@ def mix_quantization_noise(x, xq, qnoise_factor=1.0, use_ste=True):
       if use_ste:
         return ste(x, xq)
       # QKeras: 0*x + xq; the sign of a zero result follows x's sign.
-      return ops.stop_gradient(xq) + 0.0 * ops.sign(x)
+      return ops.stop_gradient(xq) + 0.0 * sign(x)
     if use_ste:
       return x + ops.stop_gradient(q * (xq - x))
     return (1.0 - q) * x + ops.stop_gradient(q * xq)
@@ -158,7 +232,7 @@ def mix_quantization_noise(x, xq, qnoise_factor=1.0, use_ste=True):
     blended = x + ops.stop_gradient(q * (xq - x))
     return ops.where(q == 1.0, ste(x, xq), blended)
   blended = (1.0 - q) * x + ops.stop_gradient(q * xq)
-  return ops.where(q == 1.0, ops.stop_gradient(xq) + 0.0 * ops.sign(x),
+  return ops.where(q == 1.0, ops.stop_gradient(xq) + 0.0 * sign(x),
                    blended)
 
 
@@ -179,20 +253,20 @@ def stochastic_round(x, precision=0.5, seed=None):
 def stochastic_round_po2(x, seed=None):
   """Random power-of-two exponent of ``|x|`` with ``E[2**e] = |x|``.
 
-  ``e0 = round(log2(|x| + eps))``; the bracket ``[l, r]`` is ``[e0-1, e0]``
-  when ``2**e0 > |x|`` else ``[e0, e0+1]``; draw ``v ~ U[2**l, 2**r)`` and
-  return ``l`` if ``|x| < v`` else ``r``.
+  ``e0 = round(log2(|x| + eps))`` (``log2_code``); the bracket ``[l, r]`` is
+  ``[e0-1, e0]`` when ``2**e0 > |x|`` else ``[e0, e0+1]``; draw
+  ``v ~ U[2**l, 2**r)`` and return ``l`` if ``|x| < v`` else ``r`` (float).
   """
   y = ops.abs(x)
-  x_log2 = ops.round(log2(y + epsilon()))
-  po2 = ops.power(2.0, x_log2)
-  left = ops.where(po2 > y, x_log2 - 1.0, x_log2)
-  right = ops.where(po2 > y, x_log2, x_log2 + 1.0)
-  lo = ops.power(2.0, left)
-  hi = ops.power(2.0, right)
+  e0 = clip(log2_code(y + epsilon()), -1000, 1000)
+  above = pow2_exact(e0) > y
+  left = ops.where(above, e0 - 1, e0)
+  right = ops.where(above, e0, e0 + 1)
+  lo = ops.cast(pow2_exact(left), y.dtype)
+  hi = ops.cast(pow2_exact(right), y.dtype)
   u = keras.random.uniform(ops.shape(y), dtype=y.dtype, seed=seed)
   val = lo + u * (hi - lo)
-  return ops.where(y < val, left, right)
+  return ops.cast(ops.where(y < val, left, right), y.dtype)
 
 
 def round_value(x, use_stochastic_rounding=False, precision=0.5,
@@ -221,7 +295,7 @@ def round_through(x, use_stochastic_rounding=False, precision=0.5,
 
 def sign_through(x):
   """``sign(x)`` (0 -> 0) with a straight-through gradient."""
-  return ste(x, ops.sign(x))
+  return ste(x, sign(x))
 
 
 def floor_through(x):
@@ -236,7 +310,7 @@ def ceil_through(x):
 
 def sign_nonzero(x):
   """``sign(x)`` with 0 mapped to +1 (computed as ``s + (1 - |s|)``)."""
-  s = ops.sign(x)
+  s = sign(x)
   return s + (1.0 - ops.abs(s))
 
 
@@ -249,16 +323,24 @@ def log2(x):
 
 
 def round_to_po2(scale):
-  """``2 ** round(log2(scale + eps))``."""
-  return ops.power(2.0, ops.round(log2(scale + epsilon())))
+  """``2 ** round(log2(scale + eps))``, exactly as QKeras computes it.
+
+  The exponent is ``log2_code`` (TensorFlow's float32 rounding, on every
+  backend) and the power is built from bits; ``scale + eps`` of 0 gives 0 and
+  a negative or NaN one NaN, as the log does.
+  """
+  v = scale + epsilon()
+  magnitude = ops.cast(pow2_exact(log2_code(v)), v.dtype)
+  return ops.where(v > 0.0, magnitude,
+                   ops.where(v == 0.0, 0.0, float("nan")))
 
 
 def clip_po2_scale(scale, min_po2_exponent=None, max_po2_exponent=None):
   """Clips a power-of-two scale to ``[2**min_po2_exponent, 2**max_po2_exponent]``."""
   if min_po2_exponent is not None:
-    scale = ops.maximum(scale, 2.0 ** min_po2_exponent)
+    scale = maximum(scale, 2.0 ** min_po2_exponent)
   if max_po2_exponent is not None:
-    scale = ops.minimum(scale, 2.0 ** max_po2_exponent)
+    scale = minimum(scale, 2.0 ** max_po2_exponent)
   return scale
 
 
@@ -386,12 +468,12 @@ def least_squares_scale(alpha, x, q, scale_axis=None, per_channel_scale=True,
 # --------------------------------------------------------------------------
 def hard_sigmoid(x):
   """``clip(0.5 * x + 0.5, 0, 1)`` (QKeras slope 0.5)."""
-  return ops.clip(0.5 * x + 0.5, 0.0, 1.0)
+  return clip(0.5 * x + 0.5, 0.0, 1.0)
 
 
 def smooth_sigmoid(x):
   """``clip(0.1875 * x + 0.5, 0, 1)``."""
-  return ops.clip(0.1875 * x + 0.5, 0.0, 1.0)
+  return clip(0.1875 * x + 0.5, 0.0, 1.0)
 
 
 def binary_sigmoid(x):
@@ -410,33 +492,32 @@ def clip_power_of_two(x_abs, min_exp, max_exp, max_value,
                       quadratic_approximation=False,
                       use_stochastic_rounding=False, log2_rounding="rnd",
                       training=None, seed=None):
-  """Exponent of the power of two closest to ``x_abs`` (>= 0), clipped.
+  """Exponent of the power of two closest to ``x_abs`` (>= 0), clipped (float).
 
   Values below eps get ``min_exp``; values at or above ``max_value`` are
   clipped to it first. The exponent is ``round(log2(v))`` (half to even, on
-  the log), ``floor`` for ``log2_rounding="floor"``, or a stochastic po2
-  rounding in training; it is clipped to ``[min_exp, max_exp]``. With the
-  quadratic approximation the exponent of ``sqrt(v)`` is used and doubled.
+  the log; ``log2_code``), ``floor`` for ``log2_rounding="floor"``, or a
+  stochastic po2 rounding in training; it is clipped to ``[min_exp,
+  max_exp]``. With the quadratic approximation the exponent of ``sqrt(v)`` is
+  used and doubled. No gradient (the quantizers pass it straight through).
   """
-  eps = epsilon()
   x_filter = _po2_filter(x_abs, max_value)
-  if quadratic_approximation:
-    q_factor = 2.0
-    x_input = ops.sqrt(x_filter)
+  q_factor = 2.0 if quadratic_approximation else 1.0
+  mode = "floor" if log2_rounding == "floor" else "rnd"
+
+  def deterministic():
+    code = log2_code(x_filter, mode, quadratic_approximation)
+    return ops.cast(clip(code, -1000, 1000), x_abs.dtype)
+
+  if use_stochastic_rounding and mode == "rnd":
+    x_input = ops.sqrt(x_filter) if quadratic_approximation else x_filter
+    x_log2 = select_training(training,
+                             lambda: stochastic_round_po2(x_input, seed),
+                             deterministic)
   else:
-    q_factor = 1.0
-    x_input = x_filter
-  if log2_rounding == "floor":
-    x_log2 = floor_through(log2(x_input))
-  elif use_stochastic_rounding:
-    x_log2 = select_training(
-        training,
-        lambda: stochastic_round_po2(x_input, seed),
-        lambda: round_through(log2(x_input)))
-  else:
-    x_log2 = round_through(log2(x_input))
-  x_clipped = q_factor * ops.clip(x_log2, float(min_exp), float(max_exp))
-  return ops.where(x_abs < eps, float(min_exp), x_clipped)
+    x_log2 = deterministic()
+  x_clipped = q_factor * clip(x_log2, float(min_exp), float(max_exp))
+  return ops.where(x_abs < epsilon(), float(min_exp), x_clipped)
 
 
 def _po2_filter(x_abs, max_value):
@@ -447,124 +528,103 @@ def _po2_filter(x_abs, max_value):
   return x_filter
 
 
-# Exponents outside this window cannot be told apart in float32 (every
-# positive float has a log2 in [-150, 128]); clipping the table there keeps
-# it small for any bit width.
-_PO2_WINDOW = 200
+# --------------------------------------------------------------------------
+# Exact log2 codes: TensorFlow's float32 rounding of log(v)/log(2), from bits.
+# --------------------------------------------------------------------------
+_INT32_MIN = -2**31
+_INT32_MAX = 2**31 - 1
+_NO_CUTOFF = 0x7FFFFFFF  # above every bit pattern of a finite float32
 
 
-def _eager():
-  """A context in which keras.ops run eagerly, even inside a trace."""
-  if keras.backend.backend() == "tensorflow":
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    return tf.init_scope()
-  return contextlib.nullcontext()
+@functools.lru_cache(maxsize=None)
+def _binade_tables(mode, quadratic):
+  """Per-binade lookup tables of ``log2_code``: ``(base, cuts)``.
 
-
-def _log2_code(v, quadratic, floor):
-  """The exponent code QKeras computes for ``v``, before clipping."""
-  x = ops.sqrt(v) if quadratic else v
-  code = log2(x)
-  return ops.floor(code) if floor else ops.round(code)
-
-
-@functools.lru_cache(maxsize=256)
-def po2_table(min_exp, max_exp, quadratic=False, floor=False):
-  """Cut-offs that replace ``clip(round(log2(v)), min_exp, max_exp)``.
-
-  The exponent code ``k(v) = round(log(v)/log(2))`` (or ``floor``, of
-  ``sqrt(v)`` with the quadratic approximation) is non-decreasing in ``v``.
-  For each exponent ``e`` in ``(lo, hi]`` the cut-off ``c_e`` is the smallest
-  float32 ``v`` with ``k(v) >= e``, found by bisection over float32 bit
-  patterns with the *same* eager kernels the log path uses. Then
-  ``clip(k(v), min_exp, max_exp) == lo + #{e : v >= c_e}`` for every ``v``.
-  Returns ``(cutoffs, lo)``; exponents beyond +-200 are clipped (no float32
-  value can tell them apart).
+  For the biased exponent ``i`` of ``v`` (its bits ``>> 23``): ``base[i]`` is
+  the code of ``2**(i - 127)``, and each array in ``cuts`` holds, per binade,
+  the bit pattern of a cut-off strictly inside it (or a value above every
+  finite float). A binade holds at most two cut-offs: consecutive ones are a
+  factor of about 2 apart (floor/ceil codes have theirs near the binade
+  edges, on either side). Zero and subnormals (TensorFlow flushes them:
+  ``log`` gives -inf) get INT32_MIN, +inf and NaN INT32_MAX.
   """
-  lo = max(min_exp, -_PO2_WINDOW)
-  hi = max(lo, min(max_exp, _PO2_WINDOW))
-  ks = np.arange(lo + 1, hi + 1, dtype=np.float64)
-  with _eager():
-    def code(bits):
-      # Each candidate is repeated 64 times so that every value goes through
-      # the kernels' vectorized path, the one nearly all elements of a real
-      # tensor take (TensorFlow's scalar tail path can differ by an ulp).
-      v = np.asarray(bits, np.int64).astype(np.uint32).view(np.float32)
-      tiled = ops.convert_to_tensor(np.repeat(v, 64))
-      return to_numpy(_log2_code(tiled, quadratic, floor))[::64]
-
-    low = np.full(ks.shape, 1, np.int64)  # smallest positive float32
-    high = np.full(ks.shape, 0x7F800000, np.int64)  # +inf
-    for _ in range(32):
-      mid = (low + high) // 2
-      ok = code(mid) >= ks
-      high = np.where(ok, mid, high)
-      low = np.where(ok, low, mid + 1)
-    always = code(np.ones_like(low)) >= ks
-  cutoffs = np.where(always, 0.0, low.astype(np.uint32).view(np.float32))
-  return tuple(float(c) for c in cutoffs), lo
+  from qkeras import _po2_table  # pylint: disable=g-import-not-at-top
+  k_low, cutoffs = _po2_table.CUTOFFS[(mode, bool(quadratic))]
+  cutoffs = np.asarray(cutoffs, np.int64)
+  starts = np.arange(256, dtype=np.int64) << 23
+  base = k_low + np.searchsorted(cutoffs, starts, side="right")
+  base[0], base[255] = _INT32_MIN, _INT32_MAX
+  inner = cutoffs[(cutoffs & 0x7FFFFF) != 0]
+  cuts = []
+  while inner.size:
+    binades, first = np.unique(inner >> 23, return_index=True)
+    cut = np.full(256, _NO_CUTOFF, np.int64)
+    cut[binades] = inner[first]
+    cuts.append(cut.astype(np.int32))
+    inner = np.delete(inner, first)
+  if len(cuts) > 2:
+    raise AssertionError(f"more than two log2 cut-offs in a binade ({mode})")
+  return base.astype(np.int32), tuple(cuts)
 
 
-def _exponent_to_int(e):
-  """A float exponent as int32 (beyond +-1000 every power is 0 or inf)."""
-  return ops.cast(ops.clip(e, -1000.0, 1000.0), "int32")
+def log2_code(v, mode="rnd", quadratic=False):
+  """``mode(log(v) / log(2))`` as TensorFlow computes it in float32, int32.
+
+  ``mode`` is "rnd" (half to even), "floor" or "ceil"; with ``quadratic``
+  the code of ``sqrt(v)``. This is the exponent QKeras's power-of-two
+  quantizers and scales compute, reproduced exactly on every backend and in
+  every compilation mode without evaluating a logarithm: the code is a step
+  function of ``v`` whose steps (``qkeras/_po2_table.py``, taken from
+  TensorFlow's vectorized kernels and checked on every float32) are looked up
+  from ``v``'s bit pattern. Zero, subnormals (TensorFlow flushes them) and
+  negative values give INT32_MIN, +inf gives INT32_MAX; NaN is undefined
+  (callers keep NaN).
+  """
+  base, cuts = _binade_tables(mode, bool(quadratic))
+  bits = ops.view(ops.cast(v, "float32"), "int32")
+  binade = clip(ops.right_shift(bits, 23), 0, 255)
+  code = ops.take(ops.convert_to_tensor(base), binade)
+  for cut in cuts:
+    code = code + ops.cast(
+        bits >= ops.take(ops.convert_to_tensor(cut), binade), "int32")
+  return code
 
 
 def pow2_exact(e):
-  """``2**e`` for an int32 tensor ``e``, built from float32 bit patterns.
+  """``2**e`` for an exponent tensor ``e`` (int or integral float), float32.
 
-  Exact for every exponent: normal powers, subnormals down to ``2**-149``,
-  0 below and +inf above ``2**127`` (``ops.power`` may flush subnormals and
-  costs a log and an exp per element).
+  Built from float32 bit patterns, so exact for every exponent on every
+  backend: normal powers, 0 below ``2**-126`` (TensorFlow, and so QKeras,
+  flushes subnormal results to zero; PyTorch would keep them) and +inf above
+  ``2**127``; a NaN exponent gives NaN, as ``2.0**nan`` does (``ops.power``
+  costs a log and an exp per element and is not exact on every backend).
   """
-  exponent = e
   is_float = "float" in keras.backend.standardize_dtype(e.dtype)
-  e = _exponent_to_int(e) if is_float else ops.cast(e, "int32")
-  normal = ops.view(ops.left_shift(ops.clip(e, -126, 127) + 127, 23),
-                    "float32")
-  subnormal = ops.view(ops.left_shift(1, ops.clip(e + 149, 0, 22)), "float32")
-  value = ops.where(e < -126, ops.where(e < -149, 0.0, subnormal), normal)
-  value = ops.where(e > 127, float("inf"), value)
-  if is_float:  # a NaN exponent gives NaN, as 2.0**nan does
-    value = ops.where(ops.isnan(exponent), float("nan"), value)
+  clipped = ops.cast(clip(e, -1000, 1000), "int32")
+  value = ops.view(ops.left_shift(clip(clipped, -127, 128) + 127, 23),
+                   "float32")  # 2**-127 -> bits 0 (+0.0), 2**128 -> +inf
+  if is_float:
+    value = ops.where(ops.isnan(e), float("nan"), value)
   return value
-
-
-# Up to this many cut-offs the exponent is found by comparisons (one fused
-# pass under XLA); beyond, by the log as in QKeras.
-_MAX_COMPARISONS = 32
 
 
 def po2_exponent(x_abs, min_exp, max_exp, max_value,
                  quadratic_approximation=False, log2_rounding="rnd"):
   """Integer exponent of ``clip_power_of_two`` (deterministic paths), int32.
 
-  With few exponents it counts cut-offs (``po2_table``), which gives the
-  eager result bit for bit in eager, graph and XLA modes; otherwise it takes
-  the log like QKeras.
+  ``factor * clip(code(v), min_exp, max_exp)`` for ``v = |x|`` floored at
+  eps and clipped at ``max_value`` (``factor`` 2 with the quadratic
+  approximation), ``min_exp`` below eps; the code is ``log2_code``, so the
+  result is QKeras's, bit for bit, on every backend.
   """
-  floor = log2_rounding == "floor"
+  mode = "floor" if log2_rounding == "floor" else "rnd"
   factor = 2 if quadratic_approximation else 1
-  eps = epsilon()
-  cutoffs, lo = po2_table(int(min_exp), int(max_exp),
-                          bool(quadratic_approximation), floor)
-  top = np.finfo(np.float32).max if max_value is None else float(max_value)
-  below = sum(1 for c in cutoffs if c <= eps)
-  inner = [c for c in cutoffs if eps < c <= top]
-  infinite = sum(1 for c in cutoffs if c > top) if max_value is None else 0
-  v = _po2_filter(x_abs, max_value)
-  if len(inner) <= _MAX_COMPARISONS:
-    e = ops.full_like(v, lo + below, dtype="int32")
-    for c in inner:
-      e = e + ops.cast(v >= c, "int32")
-    if infinite:
-      e = e + infinite * ops.cast(v > top, "int32")
-    e = factor * e
-  else:
-    e = _exponent_to_int(clip_power_of_two(
-        x_abs, min_exp, max_exp, max_value, quadratic_approximation, False,
-        log2_rounding))
-  return ops.where(x_abs < eps, int(min_exp), e)
+  # Beyond +-1000 every power of two is 0 or inf in float32.
+  lo, hi = max(int(min_exp), -1000), min(int(max_exp), 1000)
+  code = log2_code(_po2_filter(x_abs, max_value), mode,
+                   quadratic_approximation)
+  e = factor * clip(code, lo, hi)
+  return ops.where(x_abs < epsilon(), lo, e)
 
 
 def po2_magnitude(x_abs, min_exp, max_exp, max_value,

@@ -100,7 +100,25 @@ class BaseQuantizer:
     else:
       self.qnoise_factor = qnoise_factor
 
-  # Quantizer variables are not exposed to layers or optimizers.
+  def state_variables(self):
+    """The Keras variables that hold this quantizer's state.
+
+    Its seed generator's state (stochastic quantizers) and ``qnoise_factor``
+    / ``integer`` when they are variables. Q-layers add these to their
+    ``variables`` (not to their weights), so that a compiled JAX train step
+    threads them like any other layer state.
+    """
+    state = []
+    if self._seed_generator is not None:
+      state.append(self._seed_generator.state)
+    for name in ("qnoise_factor", "integer"):
+      value = getattr(self, name, None)
+      if isinstance(value, keras.Variable):
+        state.append(value)
+    return state
+
+  # Quantizer variables are not exposed to optimizers: they are layer state
+  # (see ``state_variables``), never trained.
   @property
   def variables(self):
     return ()

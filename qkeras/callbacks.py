@@ -14,7 +14,11 @@ The factor must reach the compiled train function: ``on_train_begin`` turns
 each scheduled ``qnoise_factor`` into a ``keras.Variable`` (eagerly, before
 ``fit`` traces its train step) and re-traces the model's functions when a
 quantizer had been used with a plain float, so graph mode and
-``jit_compile=True`` see every update.
+``jit_compile=True`` see every update. On JAX, where ``fit`` carries the
+model's state (Q-layers list their quantizers' variables in ``variables``)
+through the compiled step and writes it back only at the end of an epoch,
+the scheduler synchronizes that state (through ``self.model``) before it
+assigns a new factor.
 """
 
 import warnings
@@ -22,6 +26,7 @@ import warnings
 import keras
 import numpy as np
 
+from qkeras import _summary
 from qkeras import _validate as V
 from qkeras.base_quantizer import _is_settable
 
@@ -43,8 +48,8 @@ class QNoiseScheduler(keras.callbacks.Callback):
     exponent: ``e`` in the formula above; it shapes the ramp.
     use_ste: written to every scheduled quantizer's ``use_ste``.
     log_dir: if given, the factor is written as the TensorBoard scalar
-      ``"qnoise_factor"`` at the end of each epoch (``tf.summary`` events;
-      needs TensorFlow, not TensorBoard).
+      ``"qnoise_factor"`` at the end of each epoch (the event file
+      ``tf.summary.scalar`` writes, on every backend, without TensorFlow).
 
   Quantizers are collected from every layer of the model, including layers
   nested in sub-models, wrappers and RNN cells (QKeras looked at top-level
@@ -76,8 +81,7 @@ class QNoiseScheduler(keras.callbacks.Callback):
     self.quantizers = None
     self.summary_writer = None
     if log_dir:
-      import tensorflow as tf  # pylint: disable=g-import-not-at-top
-      self.summary_writer = tf.summary.create_file_writer(str(log_dir))
+      self.summary_writer = _summary.ScalarWriter(log_dir)
     self.num_iters = np.int64(0)
 
   # ------------------------------------------------------------------
@@ -104,6 +108,8 @@ class QNoiseScheduler(keras.callbacks.Callback):
     """
     if freq % self.update_freq == 0:
       self.qnoise_factor = self.calculate_qnoise_factor(freq)
+      if self.quantizers:
+        _sync_model_state(self)
       for quantizer in self.quantizers or ():
         self.set_qnoise_factor(quantizer, self.qnoise_factor)
     self.num_iters += 1
@@ -175,8 +181,7 @@ class QNoiseScheduler(keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     if self.summary_writer is None or self.qnoise_factor is None:
       return
-    _write_scalar(self.summary_writer, "qnoise_factor", self.qnoise_factor,
-                  epoch)
+    self.summary_writer.scalar("qnoise_factor", self.qnoise_factor, epoch)
 
   def on_train_end(self, logs=None):
     if self.summary_writer is not None:
@@ -195,19 +200,15 @@ def _all_layers(model):
   return layers
 
 
-def _write_scalar(writer, tag, value, step):
-  """What ``tf.summary.scalar`` writes, without needing TensorBoard.
+def _sync_model_state(callback):
+  """Writes a JAX ``fit``'s in-flight state back into the model's variables.
 
-  A float32 tensor tagged for TensorBoard's "scalars" plugin (whose plugin
-  data, version 0, serializes to empty content).
+  Reading ``Callback.model`` does that on JAX (``jax_state_sync``) and makes
+  ``fit`` read the variables again before the next step, so an assignment
+  made now is neither lost nor overwritten; elsewhere it does nothing.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  metadata = tf.compat.v1.SummaryMetadata(
-      plugin_data=tf.compat.v1.SummaryMetadata.PluginData(
-          plugin_name="scalars"))
-  with writer.as_default():
-    tf.summary.write(tag, tf.constant(value, tf.float32), step=step,
-                     metadata=metadata)
+  if getattr(callback, "_model", None) is not None:
+    _ = callback.model
 
 
 def _retrace(model):

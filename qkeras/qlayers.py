@@ -172,7 +172,7 @@ class Clip(keras.constraints.Constraint):
       w = self.constraint(w)
       if self.quantizer:
         w = apply_quantizer(self.quantizer, w)
-    return ops.clip(w, self.min_value, self.max_value)
+    return _qmath.clip(w, self.min_value, self.max_value)
 
   def get_config(self):
     return {"min_value": self.min_value, "max_value": self.max_value}
@@ -280,7 +280,41 @@ def get_auto_range_constraint_initializer(quantizer, constraint, initializer):
 # ==========================================================================
 # The shared quantizer machinery.
 # ==========================================================================
-class QLayerMixin:
+def layer_quantizer_objects(layer):
+  """The distinct qkeras quantizers a layer holds (in attributes or lists)."""
+  found, seen = [], set()
+  for value in list(vars(layer).values()):
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    for item in items:
+      if isinstance(item, BaseQuantizer) and id(item) not in seen:
+        seen.add(id(item))
+        found.append(item)
+  return found
+
+
+class QuantizerStateMixin:
+  """Adds the state of a layer's quantizers to ``layer.variables``.
+
+  Stochastic quantizers own a ``keras.random.SeedGenerator`` and scheduled
+  ones a ``qnoise_factor`` variable. Keras threads a layer's ``variables``
+  (not only its weights) through compiled steps — JAX's jit needs them there,
+  or a step would freeze their first value — so they are listed there; they
+  are not weights (not saved, not in ``get_weights()``, not trained).
+  """
+
+  @property
+  def variables(self):
+    variables = list(super().variables)
+    seen = {id(v) for v in variables}
+    for quantizer in layer_quantizer_objects(self):
+      for v in quantizer.state_variables():
+        if id(v) not in seen:
+          seen.add(id(v))
+          variables.append(v)
+    return variables
+
+
+class QLayerMixin(QuantizerStateMixin):
   """Quantizer bookkeeping shared by all Q-layers.
 
   Subclasses list their quantizer arguments in ``_set_quantizers`` (after
@@ -423,7 +457,7 @@ class QDense(QLayerMixin, keras.layers.Dense):
 # QActivation
 # ==========================================================================
 @register_layer
-class QActivation(keras.layers.Layer):
+class QActivation(QuantizerStateMixin, keras.layers.Layer):
   """Applies a quantizer (or any activation) to its input.
 
   ``activation`` is a quantizer object, a quantizer string such as
@@ -481,7 +515,7 @@ class QActivation(keras.layers.Layer):
 # QAdaptiveActivation
 # ==========================================================================
 @register_layer
-class QAdaptiveActivation(keras.layers.Layer):
+class QAdaptiveActivation(QuantizerStateMixin, keras.layers.Layer):
   """A quantized activation whose integer bits follow the data (experimental).
 
   ``activation`` is ``"quantized_bits"`` or ``"quantized_relu"``. In
@@ -524,6 +558,13 @@ class QAdaptiveActivation(keras.layers.Layer):
           is_quantized_clip=False, relu_upper_bound=relu_upper_bound)
     self.quantizer.keep_negative = (activation == "quantized_bits" or
                                     relu_neg_slope != 0)
+    if isinstance(current_step, keras.Variable) and current_step.trainable:
+      # A step counter is never trained: an integer variable cannot even be
+      # differentiated on JAX or PyTorch. Use it as state.
+      warnings.warn(f"{owner}: the current_step variable "
+                    f"{current_step.path!r} is trainable; it is made "
+                    "non-trainable (a step counter is state).", stacklevel=2)
+      current_step.trainable = False
     self._step_source = current_step
     self._estimate_step = not isinstance(current_step, keras.Variable)
     self._initial_step = (int(current_step) if isinstance(
@@ -590,9 +631,9 @@ class QAdaptiveActivation(keras.layers.Layer):
     unquantized = inputs
     if self.activation_name == "quantized_relu":
       slope = float(self.relu_neg_slope)
-      unquantized = ops.leaky_relu(inputs, slope) if slope else ops.relu(inputs)
+      unquantized = _qmath.leaky_relu(inputs, slope) if slope else ops.relu(inputs)
       if self.relu_upper_bound is not None:
-        unquantized = ops.minimum(unquantized, self.relu_upper_bound)
+        unquantized = _qmath.minimum(unquantized, self.relu_upper_bound)
     new_min = ops.reshape(ops.min(unquantized, axis=axes), (-1,))
     new_max = ops.reshape(ops.max(unquantized, axis=axes), (-1,))
     frozen = (self.ema_freeze_delay is not None and

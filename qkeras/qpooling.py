@@ -11,6 +11,7 @@ import keras
 from keras import ops
 import numpy as np
 
+from qkeras.qlayers import QuantizerStateMixin
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import layer_quantizer
 from qkeras.qlayers import register_layer
@@ -20,7 +21,7 @@ from qkeras.qlayers import serialize_quantizer
 __all__ = ["QAveragePooling2D", "QGlobalAveragePooling2D"]
 
 
-class _QPoolingMixin:
+class _QPoolingMixin(QuantizerStateMixin):
   """The average quantizer and output activation of the pooling layers."""
 
   def _init_quantizers(self, average_quantizer, activation):

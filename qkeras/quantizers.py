@@ -83,30 +83,30 @@ def _get_integer_bits(min_value, max_value, bits=8, symmetric=False,
   min_value = ops.convert_to_tensor(min_value, "float32")
   max_value = ops.convert_to_tensor(max_value, "float32")
   if not keep_negative:
-    min_value = ops.maximum(min_value, 0.0)
-    max_value = ops.maximum(max_value, 0.0)
+    min_value = _qmath.maximum(min_value, 0.0)
+    max_value = _qmath.maximum(max_value, 0.0)
   unsigned_bits = bits - keep_negative
-  min_log2 = _qmath.log2(ops.abs(min_value))
-  max_log2 = _qmath.log2(ops.abs(max_value))
-  min_pos = ops.where(min_log2 > 0, min_log2, 0.0)
-  max_pos = ops.where(max_log2 > 0, max_log2, 0.0)
-  if is_clipping:
-    min_int_bits = ops.round(min_pos)
-    max_int_bits = ops.round(max_pos)
-  else:
-    min_int_bits = ops.ceil(min_pos)
-    max_int_bits = ops.ceil(max_pos)
-    max_value_po2 = ops.power(2.0, max_int_bits) - ops.power(
-        2.0, ops.minimum(max_int_bits - unsigned_bits, 0.0))
+  mode = "rnd" if is_clipping else "ceil"
+
+  def positive_log2_bits(v):
+    # mode(max(log2|v|, 0)) as QKeras's float32 log gives it (NaN -> 0).
+    code = _qmath.minimum(_qmath.log2_code(ops.abs(v), mode), 1000)
+    return ops.where(ops.isnan(v), 0, _qmath.maximum(code, 0))
+
+  min_int_bits = positive_log2_bits(min_value)
+  max_int_bits = positive_log2_bits(max_value)
+  if not is_clipping:
+    max_value_po2 = _qmath.pow2_exact(max_int_bits) - _qmath.pow2_exact(
+        _qmath.minimum(max_int_bits - unsigned_bits, 0))
     max_int_bits = ops.where(max_value <= max_value_po2, max_int_bits,
                              max_int_bits + 1)
     if symmetric:
-      min_value_po2 = -ops.power(2.0, min_int_bits) + ops.power(
-          2.0, ops.minimum(min_int_bits - unsigned_bits, 0.0))
+      min_value_po2 = -_qmath.pow2_exact(min_int_bits) + _qmath.pow2_exact(
+          _qmath.minimum(min_int_bits - unsigned_bits, 0))
       min_int_bits = ops.where(min_value_po2 <= min_value, min_int_bits,
                                min_int_bits + 1)
-  integer_bits = ops.cast(ops.maximum(min_int_bits, max_int_bits), "int32")
-  return ops.minimum(unsigned_bits, integer_bits)
+  integer_bits = ops.cast(_qmath.maximum(min_int_bits, max_int_bits), "int32")
+  return _qmath.minimum(unsigned_bits, integer_bits)
 
 
 def _get_scaling_axis(scale_axis, len_axis):
@@ -140,23 +140,24 @@ def _round_through(x, use_stochastic_rounding=False, precision=0.5,
   Stochastic rounding to multiples of ``precision`` only when
   ``use_stochastic_rounding`` and ``training`` are both true.
   """
-  return _qmath.round_through(x, use_stochastic_rounding, precision, training,
+  return _qmath.round_through(_qmath.to_float_tensor(x),
+                              use_stochastic_rounding, precision, training,
                               seed)
 
 
 def _sign_through(x):
   """``sign(x)`` with a straight-through gradient."""
-  return _qmath.sign_through(x)
+  return _qmath.sign_through(_qmath.to_float_tensor(x))
 
 
 def _ceil_through(x):
   """``ceil(x)`` with a straight-through gradient."""
-  return _qmath.ceil_through(x)
+  return _qmath.ceil_through(_qmath.to_float_tensor(x))
 
 
 def _floor_through(x):
   """``floor(x)`` with a straight-through gradient."""
-  return _qmath.floor_through(x)
+  return _qmath.floor_through(_qmath.to_float_tensor(x))
 
 
 def stochastic_round(x, precision=0.5, seed=None):
@@ -172,7 +173,7 @@ def stochastic_round_po2(x, seed=None):
 def fast_relu_quantize(p, m_i, factor):
   """``m_i * clip(round(p) * factor, 0, 1 - factor)`` (no gradient)."""
   p = _qmath.to_float_tensor(p)
-  return m_i * ops.clip(ops.round(p) * factor, 0.0, 1.0 - factor)
+  return m_i * _qmath.clip(ops.round(p) * factor, 0.0, 1.0 - factor)
 
 
 # --------------------------------------------------------------------------
@@ -442,7 +443,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
   def _codes(self, x, qs, training=None):
     """Integer codes of ``x / qs`` (STE round, clip first)."""
     shift = 0.5 if self.use_sign_function else 0.0
-    clipped = ops.clip(x / qs, self.clip_min, self.clip_max)
+    clipped = _qmath.clip(_qmath.divide(x, qs), self.clip_min, self.clip_max)
     seed = self.seed_generator if self._use_stochastic_rounding else None
     return _qmath.round_through(clipped - shift, self._use_stochastic_rounding,
                                 1.0, training, seed) + shift
@@ -457,10 +458,11 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
       axes = _qmath.scaling_axes(self._scale_axis, rank)
     span = self.clip_max - self.clip_min
     if self._keep_negative:  # max * 2 / span, as one division
-      qs = ops.max(ops.abs(x), axis=axes, keepdims=True) / (span / 2.0)
+      qs = _qmath.divide(ops.max(ops.abs(x), axis=axes, keepdims=True),
+                          span / 2.0)
     else:
-      qs = ops.max(x, axis=axes, keepdims=True) / span
-    qs = ops.maximum(qs, _qmath.epsilon())
+      qs = _qmath.divide(ops.max(x, axis=axes, keepdims=True), span)
+    qs = _qmath.maximum(qs, _qmath.epsilon())
     if self._alpha == "auto_po2":
       qs = _qmath.round_to_po2(qs)
       iterations = 1 if self.use_sign_function else 5
@@ -628,7 +630,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
   @staticmethod
   def _auto_codes(a, s, half_levels):
     """``min(floor(a / s + 0.5), L/2)`` for ``a = |x_n|`` (half away from 0)."""
-    return ops.minimum(ops.floor(a / s + 0.5), half_levels)
+    return _qmath.minimum(ops.floor(_qmath.divide(a, s) + 0.5), half_levels)
 
   def _auto_quantize(self, x, m, m_i):
     """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``.
@@ -654,7 +656,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     else:
       # (max * 2) / levels, written as one division so that graph rewrites
       # cannot fold the constants into an inexact reciprocal.
-      s = ops.max(a, axis=axis, keepdims=True) / (levels / 2)
+      s = _qmath.divide(ops.max(a, axis=axis, keepdims=True), levels / 2)
       if self.alpha == "auto_po2":
         s = _qmath.round_to_po2(s)
         for _ in range(5):
@@ -667,7 +669,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       else:
         z = self._auto_codes(a, s, half)
       self.scale = s * m
-    return (s * m) * (m_i * (ops.sign(x_n) * z) / m)
+    return (s * m) * (m_i * (_qmath.sign(x_n) * z) / m)
 
   def _fixed_quantize(self, x, m, m_i, training):
     """The fixed-scale path (alpha None or numeric); returns ``xq``."""
@@ -679,7 +681,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       rounded = _qmath.round_value(x * (m / m_i), self.use_stochastic_rounding,
                                    1.0, training, seed)
       lo = float(self.keep_negative) * (-m + float(self.symmetric))
-      xq = ops.clip(rounded, lo, m - 1.0) * (m_i / m)
+      xq = _qmath.clip(rounded, lo, m - 1.0) * (m_i / m)
     else:
       xq = _qmath.sign_nonzero(x)
     scale = 1.0 if self.alpha is None else self.alpha
@@ -803,7 +805,7 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
     shift_x = x + self.relu_shift
     relu_x = ops.where(shift_x <= self.relu_upper_bound, ops.relu(shift_x),
                        self.relu_upper_bound)
-    hswish_x = ops.multiply(x, relu_x) / self.relu_upper_bound
+    hswish_x = _qmath.divide(ops.multiply(x, relu_x), self.relu_upper_bound)
     return super().call(hswish_x, training)
 
   def min(self):
@@ -915,7 +917,7 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
           training,
           lambda: f * _qmath.round_through(x / f, True, 0.125, True, seed),
           lambda: x)
-    k_sign = ops.sign(x)
+    k_sign = _qmath.sign(x)
     if stochastic:
       k_sign += (1.0 - ops.abs(k_sign)) * _qmath.select_training(
           training,
@@ -1149,15 +1151,16 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
     if isinstance(self.alpha, str):
       axis = _channel_axes_or_global(len(x.shape), None)
       m = ops.max(ops.abs(x), axis=axis, keepdims=True)
-      scale = m / 1.5  # 2 * m / 3, as one division
+      scale = _qmath.divide(m, 1.5)  # 2 * m / 3, as one division
       if self.alpha == "auto_po2":
         scale = _qmath.round_to_po2(scale)
       seed = self.seed_generator if self.use_stochastic_rounding else None
       for _ in range(self.number_of_unrolls):
         thres = scale / 2.0
         v = scale * _qmath.round_through(
-            x / scale, self.use_stochastic_rounding, 1.0 / 3.0, training, seed)
-        q = ops.cast(ops.abs(v) >= thres, x.dtype) * ops.sign(x)
+            _qmath.divide(x, scale), self.use_stochastic_rounding, 1.0 / 3.0,
+            training, seed)
+        q = ops.cast(ops.abs(v) >= thres, x.dtype) * _qmath.sign(x)
         scale = _qmath.least_squares_scale(self.alpha, x, q)
     else:
       if self.use_stochastic_rounding:
@@ -1167,7 +1170,7 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
       scale = _qmath.least_squares_scale(self.alpha, x, x)
       thres = (self.default_threshold
                if self.threshold is None else self.threshold)
-      q = ops.cast(ops.abs(x) >= thres, x.dtype) * ops.sign(x)
+      q = ops.cast(ops.abs(x) >= thres, x.dtype) * _qmath.sign(x)
     if self.alpha is None:
       x = ops.tanh(x)
     self.scale = scale
@@ -1241,7 +1244,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
       scale = _qmath.round_to_po2(scale)
     for _ in range(self.number_of_unrolls):
       t = scale / 2.0
-      q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * ops.sign(x)
+      q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * _qmath.sign(x)
       scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
     eps = _qmath.epsilon()
     x_norm = x / (x_std + eps)
@@ -1353,20 +1356,20 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
 
     if self.use_sigmoid:
       p = _internal_sigmoid(x / m_i) * m
-      xq = m_i * ops.clip(2.0 * (rnd(p) / m) - 1.0, 0.0, 1.0 - 1.0 / m)
+      xq = m_i * _qmath.clip(2.0 * (rnd(p) / m) - 1.0, 0.0, 1.0 - 1.0 / m)
       if slope > 0:
         neg_factor = 1.0 / (slope * m)
-        xq = xq + m_i * slope * ops.clip(
+        xq = xq + m_i * slope * _qmath.clip(
             2.0 * (rnd(p * slope) * neg_factor) - 1.0, -1.0, 0.0)
     else:
       # m_i * clip(round(x * m / m_i) / m, 0, 1 - 1/m), with the power-of-two
       # factors grouped (bit-identical, fewer passes).
       p = x * (m / m_i)
-      xq = ops.clip(rnd(p), 0.0, m - 1.0) * (m_i / m)
+      xq = _qmath.clip(rnd(p), 0.0, m - 1.0) * (m_i / m)
       if slope > 0:
         neg_factor = 1.0 / (slope * m)
         xq = xq + m_i * slope * (
-            ops.clip(rnd(p * slope) * neg_factor, -1.0, 0.0))
+            _qmath.clip(rnd(p * slope) * neg_factor, -1.0, 0.0))
     if self.relu_upper_bound and not self.is_quantized_clip:
       xq = ops.where(xq <= self.relu_upper_bound, xq, self.relu_upper_bound)
     # The straight-through reference x_u is relu(x) clipped above at
@@ -1381,8 +1384,8 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     if (not slope and self.use_ste and _qmath.is_python_number(q) and
         float(q) == 1.0):
       return _qmath.ste_window(x, xq, 0.0, high)
-    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
-    x_u = ops.minimum(relu(x), high)
+    relu = (lambda v: _qmath.leaky_relu(v, slope)) if slope else ops.relu
+    x_u = _qmath.minimum(relu(x), high)
     return _qmath.mix_quantization_noise(x_u, xq, self.qnoise_factor,
                                          self.use_ste)
 
@@ -1457,8 +1460,9 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
     p = _internal_sigmoid(x / m_i) * m
     rp = 2.0 * (_qmath.round_through(p) / m) - 1.0
     log_1pu = ops.log(ops.convert_to_tensor(1.0 + float(self.u), x.dtype))
-    u_law_p = ops.sign(rp) * ops.log(1.0 + self.u * ops.abs(rp)) / log_1pu
-    return m_i * ops.clip(u_law_p, -1.0 + (1.0 * self.symmetric) / m,
+    u_law_p = _qmath.divide(
+        _qmath.sign(rp) * ops.log(1.0 + self.u * ops.abs(rp)), log_1pu)
+    return m_i * _qmath.clip(u_law_p, -1.0 + (1.0 * self.symmetric) / m,
                           1.0 - 1.0 / m)
 
   def max(self):
@@ -1515,7 +1519,7 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
     seed = self.seed_generator if self.use_stochastic_rounding else None
     rounded = _qmath.round_through(p * m, self.use_stochastic_rounding, 0.5,
                                    training, seed)
-    return ops.clip(rounded / m, -1.0 + (1.0 * self.symmetric) / m,
+    return _qmath.clip(rounded / m, -1.0 + (1.0 * self.symmetric) / m,
                     1.0 - 1.0 / m)
 
   def max(self):
@@ -1564,7 +1568,7 @@ class quantized_sigmoid(BaseQuantizer):  # pylint: disable=invalid-name
     seed = self.seed_generator if self.use_stochastic_rounding else None
     rounded = _qmath.round_through(p * m, self.use_stochastic_rounding, 0.5,
                                    training, seed)
-    return ops.clip(rounded / m, (1.0 * self.symmetric) / m, 1.0 - 1.0 / m)
+    return _qmath.clip(rounded / m, (1.0 * self.symmetric) / m, 1.0 - 1.0 / m)
 
   def max(self):
     return 1.0 - 1.0 / pow(2, self.bits)
@@ -1755,7 +1759,7 @@ class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
 
   def call(self, x, training=None):
     slope = float(self.negative_slope)
-    relu = (lambda v: ops.leaky_relu(v, slope)) if slope else ops.relu
+    relu = (lambda v: _qmath.leaky_relu(v, slope)) if slope else ops.relu
     if self.max_value is None:
       x_u = relu(x)
     else:
