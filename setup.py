@@ -29,14 +29,21 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["qkeras", "qkeras.*"]),
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow>=2.16",  # Keras 3 era; TF is the default backend
+        # Keras's default backend, which `import keras` needs unless
+        # KERAS_BACKEND names another; pip has no default extras, so it stays
+        # a requirement (README, "Backends": installing without it).
+        "tensorflow>=2.16",
         "keras>=3.0",
         "numpy>=1.24",
         "scipy>=1.10",
         "scikit-learn>=1.2",  # the demo's offline data set (digits)
         "keras-tuner>=1.4",  # qkeras.autoqkeras drives its tuners
+        "six",  # keras-tuner imports it without declaring it
     ],
     extras_require={
+        # The other Keras 3 backends (CPU builds; KERAS_BACKEND=jax / torch).
+        "jax": ["jax[cpu]>=0.4.20"],
+        "torch": ["torch>=2.1"],
         "test": ["pytest>=7", "hypothesis>=6",
                  "pytest-xdist>=3.2",  # the README runs tests with -n auto
                  # tests/test_notebooks.py executes notebook/*.ipynb

@@ -44,6 +44,33 @@ def to_float_tensor(x):
   return x
 
 
+class HostArray(np.ndarray):
+  """A NumPy array with TensorFlow's ``numpy()`` method.
+
+  What a quantizer returns on the JAX backend for a NumPy (or Python) input:
+  QKeras code and hls4ml call ``q(array).numpy()``, which TensorFlow and
+  PyTorch tensors support and JAX arrays do not.
+  """
+
+  def numpy(self):
+    return np.asarray(self)
+
+
+def host_result(x, y):
+  """``y`` (a quantizer's output for input ``x``) in the caller's terms.
+
+  On JAX, a NumPy or Python input outside any trace gives a ``HostArray``;
+  everywhere else ``y`` is returned unchanged.
+  """
+  if keras.backend.backend() != "jax" or not isinstance(
+      x, (np.ndarray, np.generic, list, tuple, int, float)):
+    return y
+  import jax  # pylint: disable=g-import-not-at-top
+  if isinstance(y, jax.core.Tracer):
+    return y
+  return np.asarray(y).view(HostArray)
+
+
 def to_numpy(value):
   """NumPy value of a tensor or Keras variable."""
   if isinstance(value, keras.Variable):
@@ -119,10 +146,16 @@ def _native(*backends):
   return keras.backend.backend() in backends
 
 
+def _value(x):
+  """A Keras variable's tensor (the select ops below take tensors)."""
+  return x.value if isinstance(x, keras.Variable) else x
+
+
 def clip(x, lo, hi):
   """``clip(x, lo, hi)``; gradient 1 on ``[lo, hi]`` (ends included), NaN kept."""
   if _native("tensorflow", "torch"):
     return ops.clip(x, lo, hi)
+  x, lo, hi = _value(x), _value(lo), _value(hi)
   return ops.where(x < lo, lo, ops.where(x > hi, hi, x))
 
 
@@ -130,6 +163,7 @@ def minimum(x, y):
   """``minimum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
   if _native("tensorflow"):
     return ops.minimum(x, y)
+  x, y = _value(x), _value(y)
   return ops.where(x > y, y, x)
 
 
@@ -137,6 +171,7 @@ def maximum(x, y):
   """``maximum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
   if _native("tensorflow"):
     return ops.maximum(x, y)
+  x, y = _value(x), _value(y)
   return ops.where(x < y, y, x)
 
 
@@ -144,6 +179,7 @@ def leaky_relu(x, alpha):
   """``x`` for ``x > 0``, else ``alpha * x``; gradient ``alpha`` at 0."""
   if _native("tensorflow", "torch"):
     return ops.leaky_relu(x, alpha)
+  x = _value(x)
   return ops.where(x > 0.0, x, alpha * x)
 
 

@@ -158,7 +158,8 @@ class BaseQuantizer:
     if not self.built:
       self.build(var_name=getattr(self, "var_name", None),
                  use_variables=getattr(self, "use_variables", False))
-    return self.call(_qmath.to_float_tensor(x), training)
+    return _qmath.host_result(x, self.call(_qmath.to_float_tensor(x),
+                                           training))
 
   def call(self, x, training=None):
     raise NotImplementedError

@@ -1460,8 +1460,7 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
     p = _internal_sigmoid(x / m_i) * m
     rp = 2.0 * (_qmath.round_through(p) / m) - 1.0
     log_1pu = ops.log(ops.convert_to_tensor(1.0 + float(self.u), x.dtype))
-    u_law_p = _qmath.divide(
-        _qmath.sign(rp) * ops.log(1.0 + self.u * ops.abs(rp)), log_1pu)
+    u_law_p = _qmath.sign(rp) * ops.log(1.0 + self.u * ops.abs(rp)) / log_1pu
     return m_i * _qmath.clip(u_law_p, -1.0 + (1.0 * self.symmetric) / m,
                           1.0 - 1.0 / m)
 

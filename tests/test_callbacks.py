@@ -1,11 +1,12 @@
 """qkeras.callbacks.QNoiseScheduler."""
 
 import glob
+import struct
 
 import keras
 import numpy as np
 import pytest
-
+from multibackend import np_out
 from qkeras import QActivation
 from qkeras import QBidirectional
 from qkeras import QDense
@@ -37,6 +38,7 @@ class _Recorder(keras.callbacks.Callback):
     self.steps, self.epochs, self.losses = [], [], []
 
   def _values(self):
+    _ = self.model  # on JAX, brings fit's in-flight state into the variables
     return [float(keras.ops.convert_to_numpy(q.qnoise_factor))
             for q in self.scheduler.quantizers]
 
@@ -226,7 +228,7 @@ def test_set_quantizers_kinds_and_flags():
   assert scheduler.set_quantizers() is True
   for q in qs:
     assert isinstance(q.qnoise_factor, keras.Variable)
-    assert float(q.qnoise_factor.numpy()) == 0.0
+    assert float(np_out(q.qnoise_factor)) == 0.0
     assert getattr(q, "use_ste", False) is False
   np.testing.assert_array_equal(
       keras.ops.convert_to_numpy(qs[4](np.array([0.3, -1.7]))),
@@ -245,19 +247,95 @@ def test_model_without_quantizers_warns():
   assert scheduler.quantizers == [] and scheduler.qnoise_factor == 0.5
 
 
+def _varint(data, i):
+  value = shift = 0
+  while True:
+    byte = data[i]
+    i += 1
+    value |= (byte & 0x7F) << shift
+    shift += 7
+    if byte < 0x80:
+      return value, i
+
+
+def _fields(data):
+  """A protobuf message as {field number: [values]} (bytes for type 2)."""
+  fields, i = {}, 0
+  while i < len(data):
+    key, i = _varint(data, i)
+    number, wire = key >> 3, key & 7
+    if wire == 0:
+      value, i = _varint(data, i)
+    elif wire == 1:
+      value, i = data[i:i + 8], i + 8
+    elif wire == 5:
+      value, i = data[i:i + 4], i + 4
+    else:
+      size, i = _varint(data, i)
+      value, i = data[i:i + size], i + size
+    fields.setdefault(number, []).append(value)
+  return fields
+
+
+def _read_scalars(path):
+  """{step: value} of the "qnoise_factor" scalars in a TensorBoard event
+  file, read with this file's own TFRecord and protobuf decoding."""
+  from qkeras import _summary  # pylint: disable=g-import-not-at-top
+  data = open(path, "rb").read()
+  logged, i, first = {}, 0, True
+  while i < len(data):
+    (length,) = struct.unpack("<Q", data[i:i + 8])
+    (crc,) = struct.unpack("<I", data[i + 8:i + 12])
+    assert crc == _summary.masked_crc32c(data[i:i + 8])
+    record = data[i + 12:i + 12 + length]
+    (crc,) = struct.unpack("<I", data[i + 12 + length:i + 16 + length])
+    assert crc == _summary.masked_crc32c(record)
+    i += 16 + length
+    event = _fields(record)
+    if first:
+      assert event[3] == [b"brain.Event:2"]
+      first = False
+      continue
+    for value in _fields(event[5][0])[1]:
+      value = _fields(value)
+      if value[1] == [b"qnoise_factor"]:
+        plugin = _fields(_fields(value[9][0])[1][0])
+        assert plugin[1] == [b"scalars"]
+        tensor = _fields(value[8][0])
+        assert tensor[1] == [1]  # DT_FLOAT
+        (factor,) = struct.unpack("<f", tensor[5][0])
+        logged[event[2][0]] = factor
+  return logged
+
+
+def test_crc32c_check_value():
+  from qkeras import _summary  # pylint: disable=g-import-not-at-top
+  assert _summary.crc32c(b"123456789") == 0xE3069283  # the CRC-32C check
+
+
 def test_log_dir_writes_the_factor(tmp_path, golden_model):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   model, x, y = golden_model
   scheduler = QNoiseScheduler(0, 2, exponent=1.0, log_dir=str(tmp_path))
   model.fit(x, y, batch_size=5, epochs=3, verbose=0, callbacks=[scheduler])
+  (path,) = glob.glob(str(tmp_path / "events.out.tfevents.*"))
+  assert _read_scalars(path) == pytest.approx({0: 0.0, 1: 0.5, 2: 1.0})
+
+
+@pytest.mark.tensorflow_only("reads the event file with TensorFlow")
+def test_log_dir_file_reads_in_tensorflow(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from qkeras import _summary  # pylint: disable=g-import-not-at-top
+  writer = _summary.ScalarWriter(tmp_path)
+  for step, value in enumerate((0.0, 0.25, 1.0)):
+    writer.scalar("qnoise_factor", value, step)
+  writer.close()
   logged = {}
-  for path in glob.glob(str(tmp_path / "events.out.tfevents.*")):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag == "qnoise_factor":
-          assert value.metadata.plugin_data.plugin_name == "scalars"
-          logged[event.step] = float(tf.make_ndarray(value.tensor))
-  assert logged == pytest.approx({0: 0.0, 1: 0.5, 2: 1.0})
+  for event in tf.compat.v1.train.summary_iterator(writer.path):
+    for value in event.summary.value:
+      assert value.tag == "qnoise_factor"
+      assert value.metadata.plugin_data.plugin_name == "scalars"
+      logged[event.step] = float(tf.make_ndarray(value.tensor))
+  assert logged == {0: 0.0, 1: 0.25, 2: 1.0}
 
 
 @pytest.mark.parametrize("kwargs,name", [

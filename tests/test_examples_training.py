@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 import pytest
+from multibackend import np_out
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -79,7 +80,7 @@ def test_example_act_table_and_plot(tmp_path, capsys):
   for mode in ("hard", "smooth", "real"):
     assert f"quantized_sigmoid(4) [{mode}]" in out
   # The example sets the internal sigmoid back to QKeras's default (hard).
-  value = np.asarray(quantized_sigmoid(4)(np.array([0.8], np.float32)))
+  value = np_out(quantized_sigmoid(4)(np.array([0.8], np.float32)))
   assert value.tolist() == [0.875]
   _assert_image(path)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fresh_process import predict_in_fresh_process
 
+from multibackend import np_out
 from qkeras.bn_folding_utils import convert_folded_layer_to_unfolded
 from qkeras.bn_folding_utils import unfold_model
 from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
@@ -64,20 +65,20 @@ def test_inference_is_the_folded_quantized_layer(index):
   make, shape = FOLDED[index]
   model, layer = _model(make, shape)
   x = np.random.RandomState(1).normal(size=(4,) + shape).astype(F32)
-  folded_kernel, folded_bias = [np.asarray(w)
+  folded_kernel, folded_bias = [np_out(w)
                                 for w in layer.get_folded_weights()]
   bn = layer.batchnorm
-  inv = bn.gamma.numpy() / np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
+  inv = np_out(bn.gamma) / np.sqrt(np_out(bn.moving_variance) + bn.epsilon)
   np.testing.assert_allclose(
-      folded_bias, inv * (layer.bias.numpy() - bn.moving_mean.numpy()) +
-      bn.beta.numpy(), rtol=1e-6)
+      folded_bias, inv * (np_out(layer.bias) - np_out(bn.moving_mean)) +
+      np_out(bn.beta), rtol=1e-6)
   kq = getattr(layer, layer._kernel_quantizer_name + "_internal")  # pylint: disable=protected-access
   q_kernel = kq(folded_kernel)
   q_bias = layer.bias_quantizer_internal(folded_bias)
   xin = quantized_bits(8, 2, 1)(x)
   expected = layer._linear(xin, q_kernel) + q_bias  # pylint: disable=protected-access
   np.testing.assert_array_equal(model.predict(x, verbose=0),
-                                np.asarray(expected))
+                                np_out(expected))
   assert kq.alpha == "auto_po2"  # the kernel quantizer switch still applies
 
 
@@ -118,8 +119,8 @@ def test_training_updates_statistics_and_freezes(mode):
   means = []
   for _ in range(5):
     model.train_on_batch(x, y)
-    means.append(layer.batchnorm.moving_mean.numpy().copy())
-  assert int(layer._iteration.numpy()) == 4  # pylint: disable=protected-access
+    means.append(np_out(layer.batchnorm.moving_mean).copy())
+  assert int(np_out(layer._iteration)) == 4  # pylint: disable=protected-access
   assert not np.allclose(means[0], means[1])  # still learning statistics
   np.testing.assert_array_equal(means[3], means[4])  # frozen after delay
 
@@ -132,12 +133,12 @@ def test_training_step_matches_batch_norm_of_the_conv():
   keras.Model(inp, layer(inp))
   _randomize(layer, 5)
   x = np.random.RandomState(6).normal(size=(8, 6, 6, 2)).astype(F32)
-  conv = np.asarray(layer.convolution_op(x, layer.kernel)) + layer.bias.numpy()
+  conv = np_out(layer.convolution_op(x, layer.kernel)) + np_out(layer.bias)
   mean, var = conv.mean((0, 1, 2)), conv.var((0, 1, 2))
   bn = layer.batchnorm
-  expected = (bn.gamma.numpy() * (conv - mean) / np.sqrt(var + bn.epsilon) +
-              bn.beta.numpy())
-  got = np.asarray(layer(x, training=True))
+  expected = (np_out(bn.gamma) * (conv - mean) / np.sqrt(var + bn.epsilon) +
+              np_out(bn.beta))
+  got = np_out(layer(x, training=True))
   np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
@@ -234,7 +235,7 @@ def test_qkeras09_folded_model_files(kind):
     for i, w in enumerate(layer.get_weights()):
       np.testing.assert_array_equal(w, data[f"w_{name}_{i}"])
     for i, w in enumerate(layer.get_folded_weights()):
-      np.testing.assert_allclose(np.asarray(w), data[f"folded_{name}_{i}"],
+      np.testing.assert_allclose(np_out(w), data[f"folded_{name}_{i}"],
                                  rtol=1e-6, atol=1e-7)
   np.testing.assert_array_equal(model.predict(data["x"], verbose=0),
                                 data["y"])

@@ -11,7 +11,7 @@ import keras
 from keras import ops
 import numpy as np
 import pytest
-
+from multibackend import np_out
 from qkeras.qconvolutional import (QConv1D, QConv2D, QConv2DTranspose,
                                    QDepthwiseConv2D,
                                    QMobileNetSeparableConv2D,
@@ -41,7 +41,7 @@ def grid_input(shape, seed=1):
 
 
 def q(quantizer, w):
-  return np.asarray(quantizer(w))
+  return np_out(quantizer(w))
 
 
 Q4 = "quantized_bits(4,0,1,alpha=1)"
@@ -60,8 +60,8 @@ class TestQConv2D:
     build(ref, (6, 6, 3))
     ref.set_weights([q(quantized_bits(4, 0, 1, alpha=1), kernel),
                      q(quantized_bits(4, 0, 1, alpha=1), bias)])
-    expected = np.asarray(quantized_relu(4, 1)(ref(x)))
-    np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+    expected = np_out(quantized_relu(4, 1)(ref(x)))
+    np.testing.assert_array_equal(np_out(layer(x)), expected)
 
   def test_auto_po2_kernel_and_strides(self):
     layer = QConv2D(5, (3, 3), strides=2, kernel_quantizer=quantized_bits(
@@ -76,7 +76,7 @@ class TestQConv2D:
     kq = quantized_bits(4, 0, 1)
     kq._set_trainable_parameter()  # pylint: disable=protected-access
     ref.set_weights([q(kq, kernel), bias])
-    np.testing.assert_allclose(np.asarray(layer(x)), np.asarray(ref(x)),
+    np.testing.assert_allclose(np_out(layer(x)), np_out(ref(x)),
                                rtol=0, atol=1e-6)
 
   def test_groups(self):
@@ -91,7 +91,7 @@ class TestQConv2D:
                     use_bias=False)
     build(layer, (3, 3, 1))
     layer.set_weights([np.full((3, 3, 1, 1), 0.5, F32)])
-    y = np.asarray(layer(np.ones((1, 3, 3, 1), F32)))
+    y = np_out(layer(np.ones((1, 3, 3, 1), F32)))
     assert y.item() == 2.5  # five unmasked taps of 0.5
     assert layer.count_params() == 9  # the mask is not a weight
     config = layer.get_config()
@@ -133,7 +133,7 @@ class TestQConv1D:
     build(ref, (10, 2))
     quantizer = quantized_bits(4, 0, 1, alpha=1)
     ref.set_weights([q(quantizer, kernel), q(quantizer, bias)])
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(ref(x)))
+    np.testing.assert_array_equal(np_out(layer(x)), np_out(ref(x)))
     assert "mask" not in layer.get_config()
 
 
@@ -145,7 +145,7 @@ class TestQConv2DTranspose:
                              bias_quantizer=binary())
     build(layer, (4, 4, 1))
     layer.set_weights([np.ones((3, 3, 1, 1), F32), np.ones(1, F32)])
-    y = np.asarray(layer(np.ones((1, 4, 4, 1), F32)))[0, :, :, 0]
+    y = np_out(layer(np.ones((1, 4, 4, 1), F32)))[0, :, :, 0]
     np.testing.assert_array_equal(y[0], [2, 3, 4, 4, 3, 2])
     np.testing.assert_array_equal(y[1], [3, 5, 7, 7, 5, 3])
     np.testing.assert_array_equal(y[2], [4, 7, 10, 10, 7, 4])
@@ -176,7 +176,7 @@ class TestQDepthwiseConv2D:
     quantizer = quantized_bits(4, 0, 1, alpha=1)
     expected = ops.depthwise_conv(x, q(quantizer, kernel), 1,
                                   "valid") + q(quantizer, bias)
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(expected))
+    np.testing.assert_array_equal(np_out(layer(x)), np_out(expected))
     assert layer.get_prunable_weights() == [layer.depthwise_kernel]
     assert set(layer.get_quantization_config()) == {
         "depthwise_quantizer_internal", "bias_quantizer", "activation",
@@ -209,7 +209,7 @@ class TestQSeparableConv:
         x, q(quantized_bits(4, 0, 1, alpha=1), dw),
         q(quantized_bits(3, 0, 1, alpha=1), pw), 1, "valid") + q(
             quantized_bits(4, 0, 1, alpha=1), bias)
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(expected))
+    np.testing.assert_array_equal(np_out(layer(x)), np_out(expected))
     assert layer.get_quantizers() == [layer.depthwise_quantizer_internal,
                                       layer.pointwise_quantizer_internal,
                                       layer.bias_quantizer_internal]
@@ -226,7 +226,7 @@ class TestQSeparableConv:
     quantizer = quantized_bits(4, 0, 1, alpha=1)
     mid = activation(ops.depthwise_conv(x, q(quantizer, dw), 1, "valid"))
     expected = ops.conv(mid, q(quantizer, pw), 1, "valid") + bias
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(expected))
+    np.testing.assert_array_equal(np_out(layer(x)), np_out(expected))
     config = layer.get_config()
     assert config["depthwise_activation"]["class_name"] == "quantized_tanh"
     clone = QSeparableConv2D.from_config(json.loads(json.dumps(config)))
@@ -243,7 +243,7 @@ class TestQSeparableConv:
     build(ref, (10, 4))
     quantizer = quantized_bits(4, 0, 1, alpha=1)
     ref.set_weights([q(quantizer, dw), q(quantizer, pw), q(quantizer, bias)])
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(ref(x)))
+    np.testing.assert_array_equal(np_out(layer(x)), np_out(ref(x)))
 
 
 def test_mobilenet_separable_block_names():

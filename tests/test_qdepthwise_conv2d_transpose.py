@@ -6,7 +6,7 @@ import keras
 from keras import ops
 import numpy as np
 import pytest
-
+from multibackend import np_out
 from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
 from qkeras.quantizers import quantized_bits
 
@@ -31,15 +31,15 @@ def test_groups_of_channels_and_shapes():
   bias = rng.normal(size=3).astype(F32)
   layer.set_weights([kernel, bias])
   x = (np.round(rng.normal(size=(2, 4, 4, 3)) * 8) / 8).astype(F32)
-  y = np.asarray(layer(x))
+  y = np_out(layer(x))
   assert y.shape == (2, 8, 8, 3)
   q = quantized_bits(4, 0, 1, alpha=1)
-  qk, qb = np.asarray(q(kernel)), np.asarray(q(bias))
+  qk, qb = np_out(q(kernel)), np_out(q(bias))
   for c in range(3):
     expected = ops.conv_transpose(x[..., c:c + 1], qk[:, :, c:c + 1, :], 2,
                                   "same")
     np.testing.assert_array_equal(y[..., c:c + 1],
-                                  np.asarray(expected) + qb[c])
+                                  np_out(expected) + qb[c])
 
 
 def test_group_size_and_activation():

@@ -8,9 +8,13 @@ import keras
 from keras import ops
 import numpy as np
 import pytest
-from fresh_process import predict_in_fresh_process
-import tensorflow as tf
 
+from fresh_process import predict_in_fresh_process
+from multibackend import compiled
+from multibackend import compiled_modes
+from multibackend import np_out
+from multibackend import tensor
+from multibackend import variable_gradients
 import qkeras
 from qkeras import qlayers
 from qkeras.qlayers import Clip, QActivation, QAdaptiveActivation, QDense
@@ -45,13 +49,13 @@ class TestQDense:
     layer = QDense(2)
     dense_model(layer, 4)
     layer.set_weights([kernel, np.zeros(2, F32)])
-    np.testing.assert_array_equal(np.asarray(layer(np.ones((1, 4), F32))),
+    np.testing.assert_array_equal(np_out(layer(np.ones((1, 4), F32))),
                                   [[40, 80]])
     layer = QDense(2, kernel_quantizer="quantized_bits(2,0,alpha=1.0)",
                    bias_quantizer="quantized_bits(2,0)")
     dense_model(layer, 4)
     layer.set_weights([kernel, np.zeros(2, F32)])
-    np.testing.assert_array_equal(np.asarray(layer(np.ones((1, 4), F32))),
+    np.testing.assert_array_equal(np_out(layer(np.ones((1, 4), F32))),
                                   [[2, 2]])
 
   def test_output_is_the_quantized_affine_map(self):
@@ -65,8 +69,8 @@ class TestQDense:
     dense_model(layer, 6)
     layer.set_weights([kernel, bias])
     pre = x @ fixed(kernel, 4, 0) + fixed(bias, 6, 2)
-    expected = np.asarray(quantized_relu(4, 1)(pre.astype(F32)))
-    np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+    expected = np_out(quantized_relu(4, 1)(pre.astype(F32)))
+    np.testing.assert_array_equal(np_out(layer(x)), expected)
 
   def test_kernel_quantizer_switches_to_auto_po2(self):
     layer = QDense(3, kernel_quantizer=quantized_bits(4, 0, 1),
@@ -119,22 +123,21 @@ class TestQDense:
     kernel = np.random.RandomState(0).normal(size=(2000, 1)).astype(F32)
     layer.set_weights([kernel])
     x = np.ones((1, 2000), F32)
-    inference = np.asarray(layer(x, training=False))
-    np.testing.assert_array_equal(inference, np.asarray(layer(x)))
-    a = np.asarray(layer(x, training=True))
-    b = np.asarray(layer(x, training=True))
+    inference = np_out(layer(x, training=False))
+    np.testing.assert_array_equal(inference, np_out(layer(x)))
+    a = np_out(layer(x, training=True))
+    b = np_out(layer(x, training=True))
     assert a[0, 0] != inference[0, 0] and a[0, 0] != b[0, 0]
 
   def test_gradients_flow_through_the_ste(self):
     layer = QDense(2, kernel_quantizer=quantized_bits(4, 0, 1, alpha=1),
                    bias_quantizer=quantized_bits(4, 0, 1, alpha=1))
     dense_model(layer, 3)
-    x = tf.constant(np.ones((4, 3), F32))
-    with tf.GradientTape() as tape:
-      y = tf.reduce_sum(layer(x))
-    grads = tape.gradient(y, layer.trainable_weights)
-    np.testing.assert_array_equal(grads[0].numpy(), np.full((3, 2), 4.0))
-    np.testing.assert_array_equal(grads[1].numpy(), np.full(2, 4.0))
+    x = tensor(np.ones((4, 3), F32))
+    grads = variable_gradients(lambda: ops.sum(layer(x)),
+                               layer.trainable_weights)
+    np.testing.assert_array_equal(grads[0], np.full((3, 2), 4.0))
+    np.testing.assert_array_equal(grads[1], np.full(2, 4.0))
 
   def test_config_round_trip(self):
     layer = QDense(3, activation="quantized_relu(4,1)",
@@ -157,7 +160,7 @@ class TestQDense:
     dense_model(clone, 5)
     clone.set_weights(layer.get_weights())
     x = np.random.RandomState(1).normal(size=(4, 5)).astype(F32)
-    np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(layer(x)))
+    np.testing.assert_array_equal(np_out(clone(x)), np_out(layer(x)))
 
   def test_module_and_registration(self):
     assert QDense.__module__ == "qkeras.qlayers"
@@ -196,14 +199,14 @@ class TestQActivation:
     assert layer.__name__ == "quantized_relu(3)"
     assert isinstance(layer.quantizer, quantized_relu)
     assert layer.activation == "quantized_relu(3)"
-    np.testing.assert_array_equal(np.asarray(layer(x)),
-                                  np.asarray(quantized_relu(3)(x)))
+    np.testing.assert_array_equal(np_out(layer(x)),
+                                  np_out(quantized_relu(3)(x)))
     q = quantized_bits(4, 0, 1)
     layer = QActivation(q)
     assert layer.quantizer is q and layer.activation is q
     assert layer.__name__ == "quantized_bits"
     layer = QActivation("relu")
-    np.testing.assert_array_equal(np.asarray(layer(x)), np.maximum(x, 0))
+    np.testing.assert_array_equal(np_out(layer(x)), np.maximum(x, 0))
     assert layer.get_quantization_config() == "relu"
     assert layer.get_prunable_weights() == [] and not layer.weights
 
@@ -218,8 +221,8 @@ class TestQActivation:
   def test_training_flag_reaches_the_quantizer(self):
     layer = QActivation(quantized_relu(4, 0, use_stochastic_rounding=True))
     x = np.full((5000,), 0.3, F32)
-    np.testing.assert_array_equal(np.asarray(layer(x)), 0.3125)
-    assert len(np.unique(np.asarray(layer(x, training=True)))) > 1
+    np.testing.assert_array_equal(np_out(layer(x)), 0.3125)
+    assert len(np.unique(np_out(layer(x, training=True)))) > 1
 
   def test_bad_activation(self):
     with pytest.raises(ValueError, match="QActivation.*'activation'"):
@@ -233,12 +236,12 @@ class TestQActivation:
 # ----------------------------------------------------------------------------
 def test_clip_constraint():
   clip = Clip(-1, 1)
-  np.testing.assert_array_equal(np.asarray(clip(np.array([-3, 0.5, 2], F32))),
+  np.testing.assert_array_equal(np_out(clip(np.array([-3, 0.5, 2], F32))),
                                 [-1, 0.5, 1])
   assert clip.get_config() == {"min_value": -1, "max_value": 1}
   with_constraint = Clip(-1, 1, "non_neg", quantized_bits(2, 0, 1, alpha=1))
   np.testing.assert_array_equal(
-      np.asarray(with_constraint(np.array([-3, 0.3, 2], F32))), [0, 0.5, 0.5])
+      np_out(with_constraint(np.array([-3, 0.3, 2], F32))), [0, 0.5, 0.5])
   assert Clip(0, 1, Clip(-2, 2)).constraint is None
   restored = Clip.from_config({"min_value": -2, "max_value": 2})
   assert (restored.min_value, restored.max_value) == (-2, 2)
@@ -247,7 +250,7 @@ def test_clip_constraint():
 def test_qinitializer_rescales_small_draws_and_clips():
   q = quantized_po2(4)
   init = QInitializer(keras.initializers.VarianceScaling(1e-6), True, q)
-  w = np.asarray(init((200, 20)))
+  w = np_out(init((200, 20)))
   assert np.all(np.abs(w) <= q.max())
   assert init.initializer.scale > 1e-6  # rescaled: the step exceeded std
   config = init.get_config()
@@ -283,20 +286,20 @@ class TestQAdaptiveActivation:
     ema_min = ema_max = 0.0
     for _ in range(4):
       x = (rng.normal(size=(16, 3)) * 3).astype(F32)
-      y = np.asarray(layer(x, training=True))
+      y = np_out(layer(x, training=True))
       ema_min = 0.5 * ema_min + 0.5 * x.min()
       ema_max = 0.5 * ema_max + 0.5 * x.max()
-    np.testing.assert_allclose(np.asarray(layer.ema_min), [ema_min],
+    np.testing.assert_allclose(np_out(layer.ema_min), [ema_min],
                                rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(layer.ema_max), [ema_max],
+    np.testing.assert_allclose(np_out(layer.ema_max), [ema_max],
                                rtol=1e-6)
-    expected_bits = np.asarray(qkeras.quantizers._get_integer_bits(  # pylint: disable=protected-access
+    expected_bits = np_out(qkeras.quantizers._get_integer_bits(  # pylint: disable=protected-access
         np.array([ema_min], F32), np.array([ema_max], F32), 8, True, True))
-    np.testing.assert_array_equal(np.asarray(layer.integer_bits),
+    np.testing.assert_array_equal(np_out(layer.integer_bits),
                                   expected_bits)
     # The next call quantizes with those integer bits (the delay is over).
     integer = int(expected_bits[0])
-    np.testing.assert_array_equal(np.asarray(layer(x, training=False)),
+    np.testing.assert_array_equal(np_out(layer(x, training=False)),
                                   fixed(x, 8, integer))
     del y
 
@@ -304,9 +307,9 @@ class TestQAdaptiveActivation:
     layer = QAdaptiveActivation("quantized_relu", 4, current_step=None,
                                 quantization_delay=10)
     x = np.array([[0.3, -1.0, 2.7]], F32)
-    np.testing.assert_array_equal(np.asarray(layer(x, training=True)),
+    np.testing.assert_array_equal(np_out(layer(x, training=True)),
                                   np.maximum(x, 0))
-    inference = np.asarray(layer(x, training=False))
+    inference = np_out(layer(x, training=False))
     assert len(np.unique(inference)) <= 3 and not np.array_equal(
         inference, np.maximum(x, 0))
 
@@ -381,16 +384,17 @@ def test_fit_with_jit_compile_learns():
 def test_predict_matches_eager_and_xla():
   model = _mixed_model()
   x = np.random.RandomState(5).normal(size=(8, 8)).astype(F32)
-  eager = np.asarray(model(x))
+  eager = np_out(model(x))
   np.testing.assert_array_equal(model.predict(x, verbose=0), eager)
-  xla = tf.function(model, jit_compile=True)(tf.constant(x)).numpy()
-  np.testing.assert_allclose(xla, eager, atol=1e-6)
+  for mode in compiled_modes():
+    fn = compiled(lambda v: model(v), **mode)  # pylint: disable=unnecessary-lambda
+    np.testing.assert_allclose(np_out(fn(tensor(x))), eager, atol=1e-6)
 
 
 def test_apply_quantizer_helper():
   x = np.array([0.3], F32)
-  assert np.asarray(qlayers.apply_quantizer(ops.relu, x)) == 0.3
-  assert np.asarray(qlayers.apply_quantizer(binary(), x, training=False)) == 1
+  assert np_out(qlayers.apply_quantizer(ops.relu, x)) == 0.3
+  assert np_out(qlayers.apply_quantizer(binary(), x, training=False)) == 1
 
 
 def test_qadaptiveactivation_matches_qkeras09_sequences():
@@ -404,11 +408,11 @@ def test_qadaptiveactivation_matches_qkeras09_sequences():
       layer = QAdaptiveActivation(current_step=None, **config)
     layer.build((None, 3))
     for t in range(7):
-      y = np.asarray(layer(data[f"c{i}_x{t}"], training=t < 6))
+      y = np_out(layer(data[f"c{i}_x{t}"], training=t < 6))
       np.testing.assert_array_equal(y, data[f"c{i}_y{t}"], err_msg=(i, t))
-      np.testing.assert_allclose(np.asarray(layer.ema_min),
+      np.testing.assert_allclose(np_out(layer.ema_min),
                                  data[f"c{i}_min{t}"], rtol=1e-6, atol=1e-7)
-      np.testing.assert_allclose(np.asarray(layer.ema_max),
+      np.testing.assert_allclose(np_out(layer.ema_max),
                                  data[f"c{i}_max{t}"], rtol=1e-6, atol=1e-7)
       np.testing.assert_array_equal(
           np.asarray(layer.integer_bits, F32).ravel(),

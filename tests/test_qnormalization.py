@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-
+from multibackend import np_out
 from qkeras.qnormalization import QBatchNormalization
 from qkeras.quantizers import get_quantizer
 
@@ -30,10 +30,10 @@ def _expected(layer, x, mean, var):
   qs = {n: get_quantizer(layer.get_config()[n]) for n in (
       "gamma_quantizer", "beta_quantizer", "mean_quantizer",
       "variance_quantizer")}
-  gamma, beta = layer.gamma.numpy(), layer.beta.numpy()
-  inv = 1.0 / np.sqrt(np.asarray(qs["variance_quantizer"](var)) + 1e-3)
-  inv = (inv * np.asarray(qs["gamma_quantizer"](gamma))).astype(F32)
-  offset = np.asarray(qs["beta_quantizer"](beta)) - np.asarray(
+  gamma, beta = np_out(layer.gamma), np_out(layer.beta)
+  inv = 1.0 / np.sqrt(np_out(qs["variance_quantizer"](var)) + 1e-3)
+  inv = (inv * np_out(qs["gamma_quantizer"](gamma))).astype(F32)
+  offset = np_out(qs["beta_quantizer"](beta)) - np_out(
       qs["mean_quantizer"](mean)) * inv
   return x * inv + offset
 
@@ -41,9 +41,9 @@ def _expected(layer, x, mean, var):
 def test_inference_uses_quantized_moving_statistics():
   layer = _built(QBatchNormalization())
   x = np.random.RandomState(1).normal(size=(2, 4, 4, 3)).astype(F32)
-  y = np.asarray(layer(x, training=False))
-  expected = _expected(layer, x, layer.moving_mean.numpy(),
-                       layer.moving_variance.numpy())
+  y = np_out(layer(x, training=False))
+  expected = _expected(layer, x, np_out(layer.moving_mean),
+                       np_out(layer.moving_variance))
   np.testing.assert_allclose(y, expected, rtol=2e-6, atol=2e-6)
   assert [w.path.split("/")[-1] for w in layer.weights] == [
       "gamma", "beta", "moving_mean", "moving_variance"]
@@ -53,13 +53,13 @@ def test_inference_uses_quantized_moving_statistics():
 def test_training_normalises_with_quantized_batch_stats():
   layer = _built(QBatchNormalization(momentum=0.5))
   x = np.random.RandomState(2).normal(size=(8, 4, 4, 3)).astype(F32) * 2 + 1
-  before = layer.moving_mean.numpy()
-  y = np.asarray(layer(x, training=True))
+  before = np_out(layer.moving_mean)
+  y = np_out(layer(x, training=True))
   mean, var = x.mean((0, 1, 2)), x.var((0, 1, 2))
   np.testing.assert_allclose(y, _expected(layer, x, mean, var), rtol=1e-4,
                              atol=1e-4)
   # Moving averages follow the *unquantized* batch statistics.
-  np.testing.assert_allclose(layer.moving_mean.numpy(),
+  np.testing.assert_allclose(np_out(layer.moving_mean),
                              0.5 * before + 0.5 * mean, rtol=1e-5)
 
 
@@ -72,7 +72,7 @@ def test_no_quantizers_equals_keras_batch_normalization():
   keras.Model(inp, ref(inp))
   ref.set_weights(layer.get_weights())
   x = np.random.RandomState(3).normal(size=(2, 4, 4, 3)).astype(F32)
-  np.testing.assert_allclose(np.asarray(layer(x)), np.asarray(ref(x)),
+  np.testing.assert_allclose(np_out(layer(x)), np_out(ref(x)),
                              rtol=1e-6, atol=1e-6)
 
 
@@ -81,7 +81,7 @@ def test_activation_and_inverse_quantizer():
       gamma_quantizer=None, variance_quantizer=None,
       inverse_quantizer="quantized_po2(6)", activation="quantized_relu(4,1)"))
   x = np.random.RandomState(4).normal(size=(2, 4, 4, 3)).astype(F32)
-  y = np.asarray(layer(x))
+  y = np_out(layer(x))
   assert y.min() >= 0 and len(np.unique(y)) <= 16
 
 

@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-
+from multibackend import np_out
 from qkeras.qpooling import QAveragePooling2D, QGlobalAveragePooling2D
 from qkeras.quantizers import quantized_bits
 
@@ -19,7 +19,7 @@ def test_average_pooling_reference_values():
   x[:, 0] = 0
   layer = QAveragePooling2D(pool_size=(3, 3),
                             average_quantizer="quantized_bits(8,1,1)")
-  y = np.asarray(layer(x))[0, :, :, 0]
+  y = np_out(layer(x))[0, :, :, 0]
   np.testing.assert_array_equal(y, [[0.65625, 0.65625],
                                     [0.984375, 0.984375]])
 
@@ -31,22 +31,22 @@ def test_average_pooling_formula_and_activation():
   layer = QAveragePooling2D(pool_size=2, average_quantizer=q,
                             activation="quantized_bits(8,2,1)")
   pooled = keras.layers.AveragePooling2D(2)(x * 4.0)
-  expected = quantized_bits(8, 2, 1)(pooled * np.asarray(q(np.float32(0.25))))
-  np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(expected))
+  expected = quantized_bits(8, 2, 1)(pooled * np_out(q(np.float32(0.25))))
+  np.testing.assert_array_equal(np_out(layer(x)), np_out(expected))
   # Without a quantizer it is the plain average.
   plain = QAveragePooling2D(pool_size=2)
   np.testing.assert_array_equal(
-      np.asarray(plain(x)), np.asarray(keras.layers.AveragePooling2D(2)(x)))
+      np_out(plain(x)), np_out(keras.layers.AveragePooling2D(2)(x)))
 
 
 def test_global_average_pooling():
   x = np.ones((2, 4, 4, 2), F32)
   x[1] *= 2
   layer = QGlobalAveragePooling2D(average_quantizer="quantized_bits(5,0,1)")
-  np.testing.assert_array_equal(np.asarray(layer(x)), [[1, 1], [2, 2]])
+  np.testing.assert_array_equal(np_out(layer(x)), [[1, 1], [2, 2]])
   # With 4 bits 1/16 is a tie that rounds (half to even) to 0.
   coarse = QGlobalAveragePooling2D(average_quantizer="quantized_bits(4,0,1)")
-  np.testing.assert_array_equal(np.asarray(coarse(x)), [[0, 0], [0, 0]])
+  np.testing.assert_array_equal(np_out(coarse(x)), [[0, 0], [0, 0]])
   assert layer.compute_pooling_area((None, 4, 4, 2)) == 16
   keep = QGlobalAveragePooling2D(keepdims=True,
                                  average_quantizer="quantized_bits(8,0,1)")
@@ -64,7 +64,7 @@ def test_config_round_trip_and_quantizers():
     assert key in config
   clone = QAveragePooling2D.from_config(config)
   x = np.random.RandomState(1).normal(size=(1, 6, 6, 2)).astype(F32)
-  np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(layer(x)))
+  np.testing.assert_array_equal(np_out(clone(x)), np_out(layer(x)))
   assert layer.get_quantization_config() == {
       "average_quantizer": "quantized_bits(8,1,1)",
       "activation": "quantized_relu(4,0)"}
@@ -78,7 +78,7 @@ def test_channels_first():
   keras.config.set_image_data_format("channels_first")
   x = np.ones((1, 2, 4, 4), F32)
   layer = QGlobalAveragePooling2D(average_quantizer="quantized_bits(5,0,1)")
-  np.testing.assert_array_equal(np.asarray(layer(x)), [[1, 1]])
+  np.testing.assert_array_equal(np_out(layer(x)), [[1, 1]])
 
 
 def test_bad_arguments():

@@ -6,6 +6,8 @@ import keras
 from keras import ops
 import numpy as np
 
+from multibackend import np_out
+
 from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose
 from qkeras.quantizers import quantized_bits
 
@@ -30,14 +32,14 @@ def test_depthwise_then_pointwise():
   layer.set_weights(weights)
   x = (np.round(rng.normal(size=(1, 3, 3, 3)) * 4) / 4).astype(F32)
   q = quantized_bits(4, 2, 1, alpha=1)
-  dw, pw = np.asarray(q(weights[0])), np.asarray(q(weights[1]))
+  dw, pw = np_out(q(weights[0])), np_out(q(weights[1]))
   depthwise = np.concatenate([
-      np.asarray(ops.conv_transpose(x[..., c:c + 1], dw[..., c:c + 1], 2,
+      np_out(ops.conv_transpose(x[..., c:c + 1], dw[..., c:c + 1], 2,
                                     "valid")) for c in range(3)], -1)
   mid = quantized_bits(6, 3, 1)(depthwise)
-  expected = np.asarray(ops.conv_transpose(mid, pw, 1, "valid")) + np.asarray(
+  expected = np_out(ops.conv_transpose(mid, pw, 1, "valid")) + np_out(
       quantized_bits(5, 3, 1, alpha=1)(weights[2]))
-  np.testing.assert_array_equal(np.asarray(layer(x)), expected)
+  np.testing.assert_array_equal(np_out(layer(x)), expected)
   assert tuple(layer.compute_output_shape((1, 3, 3, 3))) == (1, 6, 6, 2)
   config = layer.get_config()
   json.dumps(config)

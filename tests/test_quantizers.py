@@ -1127,7 +1127,7 @@ def test_log2_code_table_is_tensorflows_log(mode, quadratic):
     t = tf.math.sqrt(t)
   rounding = {"rnd": tf.math.round, "floor": tf.math.floor,
               "ceil": tf.math.ceil}[mode]
-  code = rounding(tf.math.log(t) / float(np.log(2.0))).numpy()[::64]
+  code = np_out(rounding(tf.math.log(t) / float(np.log(2.0))))[::64]
   code = np.clip(np.nan_to_num(code.astype(np.float64), posinf=2**31 - 1,
                                neginf=-2**31),
                  -2**31, 2**31 - 1).astype(np.int64)
@@ -1150,7 +1150,7 @@ def _log_path_po2(q, x):
   e = rounding(tf.math.log(v_filter) / float(np.log(2.0)))
   e = factor * tf.clip_by_value(e, q._min_exp, q._max_exp)  # pylint: disable=protected-access
   e = tf.where(v < 1e-7, float(q._min_exp), e)  # pylint: disable=protected-access
-  return (_qmath.sign_nonzero(x) * tf.pow(2.0, e)).numpy()
+  return np_out(_qmath.sign_nonzero(x) * tf.pow(2.0, e))
 
 
 _PO2_CASES = [
