@@ -56,19 +56,22 @@ class HostArray(np.ndarray):
     return np.asarray(self)
 
 
-def host_result(x, y):
-  """``y`` (a quantizer's output for input ``x``) in the caller's terms.
-
-  On JAX, a NumPy or Python input outside any trace gives a ``HostArray``;
-  everywhere else ``y`` is returned unchanged.
-  """
-  if keras.backend.backend() != "jax" or not isinstance(
-      x, (np.ndarray, np.generic, list, tuple, int, float)):
-    return y
+def returns_host(x, y):
+  """True when a quantizer's output ``y`` for input ``x`` should be a
+  ``HostArray``: on JAX, for a NumPy or Python input (or a TensorFlow eager
+  tensor, which hls4ml passes), outside any trace."""
+  if keras.backend.backend() != "jax":
+    return False
+  if not isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)) and (
+      not type(x).__module__.startswith("tensorflow")):
+    return False
   import jax  # pylint: disable=g-import-not-at-top
-  if isinstance(y, jax.core.Tracer):
-    return y
-  return np.asarray(y).view(HostArray)
+  return not isinstance(y, jax.core.Tracer)
+
+
+def host_array(value):
+  """``value`` (a concrete tensor) as a ``HostArray``."""
+  return np.asarray(value).view(HostArray)
 
 
 def to_numpy(value):

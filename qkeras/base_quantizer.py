@@ -158,8 +158,14 @@ class BaseQuantizer:
     if not self.built:
       self.build(var_name=getattr(self, "var_name", None),
                  use_variables=getattr(self, "use_variables", False))
-    return _qmath.host_result(x, self.call(_qmath.to_float_tensor(x),
-                                           training))
+    y = self.call(_qmath.to_float_tensor(x), training)
+    if _qmath.returns_host(x, y):  # JAX, NumPy in: NumPy out (with .numpy())
+      y = _qmath.host_array(y)
+      scale = getattr(self, "scale", None)
+      if scale is not None and not isinstance(scale, (float, int,
+                                                      np.ndarray)):
+        self.scale = _qmath.host_array(scale)
+    return y
 
   def call(self, x, training=None):
     raise NotImplementedError

@@ -153,6 +153,26 @@ def _keep_quantized_linear(node):
       {"class_name": "quantized_bits", "config": config["config"]}))
 
 
+def _check_tensorflow_for_scales(layer, config):
+  """hls4ml 1.3 converts a weight quantizer with a string ``alpha`` through
+  its ApplyAlpha pass, which imports TensorFlow: say so at conversion when
+  the backend is not TensorFlow and TensorFlow is not installed."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
+  if keras.backend.backend() == "tensorflow" or importlib.util.find_spec(
+      "tensorflow") is not None:
+    return
+  for key, value in config.items():
+    if (key.endswith("_quantizer") and isinstance(value, dict) and
+        isinstance(value.get("config", {}).get("alpha"), str)):
+      raise ValueError(
+          f"{layer.name}: hls4ml 1.3 hands {key} with alpha="
+          f"{value['config']['alpha']!r} to its ApplyAlpha pass, which needs "
+          f"TensorFlow, and the Keras backend here is "
+          f"{keras.backend.backend()!r} without TensorFlow installed; install "
+          "tensorflow or quantize the weights with alpha=1.")
+
+
 class QKerasLayerHandler:
   """hls4ml Keras-3 handler for one of our Q-layer classes.
 
@@ -187,6 +207,7 @@ class QKerasLayerHandler:
           f"{layer.name}: hls4ml has no depthwise_activation between the "
           "depthwise and pointwise steps of a separable convolution; use "
           "a DepthwiseConv + QActivation + 1x1 QConv instead.")
+    _check_tensorflow_for_scales(layer, config)
     if self.class_name == "QActivation":
       return (self._qactivation(layer_handlers, config, in_names, out_names,
                                 in_shapes, reader),)

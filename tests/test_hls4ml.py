@@ -366,6 +366,8 @@ def test_unsupported(case, tmp_path):
 
 @pytest.mark.skipif(not hls4ml.__version__.startswith("1.3."),
                     reason="documents hls4ml 1.3's NumPy-2 crash")
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                    reason="hls4ml's ApplyAlpha pass needs TensorFlow")
 def test_auto_po2_compile_crashes_in_hls4ml_1_3(tmp_path):
   """docs/hls4ml.md, limitations: hls4ml 1.3 uses np.product (gone in NumPy
   2) for auto_po2 scales; the crash comes before g++ runs."""
@@ -382,6 +384,19 @@ def test_auto_po2_compile_crashes_in_hls4ml_1_3(tmp_path):
     pytest.skip("NumPy 1 still has np.product")
   with pytest.raises(AttributeError, match="product"):
     hls_model.compile()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None,
+                    reason="TensorFlow is installed")
+def test_scales_without_tensorflow_fail_at_conversion(tmp_path):
+  """Without TensorFlow (JAX or PyTorch backend), hls4ml 1.3's ApplyAlpha
+  pass cannot run: the adapter says so, naming the layer and the backend."""
+  dense = QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
+                 name="scaled")
+  model = _one_layer_model(dense, (8,))
+  with pytest.raises(ValueError, match=r"scaled: .*alpha='auto_po2'.*needs "
+                     r"TensorFlow.*backend here is '(jax|torch)'"):
+    convert(model, "io_parallel", tmp_path)
 
 
 def test_handlers_registered_by_module_path():

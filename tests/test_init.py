@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PROBE = r"""
 import json, os, sys
 before_env = dict(os.environ)
-import keras, tensorflow
+import keras
 before = (keras.config.floatx(), keras.config.epsilon(),
           keras.config.image_data_format(), keras.backend.backend())
 import qkeras
@@ -25,18 +25,19 @@ print(json.dumps({
                      if m.startswith(("tf_keras", "tensorflow_model_optim"))),
     "hls4ml": sorted(m for m in sys.modules if m.startswith("hls4ml")),
     "version": qkeras.__version__,
+    "tensorflow": ("tensorflow" in sys.modules) == (
+        keras.backend.backend() == "tensorflow"),
 }))
 """
 
 
 def test_import_changes_no_global_state():
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
-  env.pop("KERAS_BACKEND", None)
   out = subprocess.run([sys.executable, "-c", _PROBE], env=env, check=True,
                        capture_output=True, text=True).stdout
   result = json.loads(out.strip().splitlines()[-1])
   assert result == {"same_config": True, "same_env": True, "legacy": [],
-                    "hls4ml": [], "version": "0.9.0"}
+                    "hls4ml": [], "version": "0.9.0", "tensorflow": True}
 
 
 def test_star_import_names():
