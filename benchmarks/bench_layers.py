@@ -29,34 +29,78 @@ Each is measured with two kernel quantizers (the ``weights`` column):
 
 The float model is the same network with ``keras.layers.Conv2D`` /
 ``keras.layers.Dense`` and ``keras.layers.Activation("relu")``. All models
-are compiled with ``Adam`` and ``CategoricalCrossentropy(from_logits=True)``,
-no metrics, once with ``jit_compile=False`` (``jit`` column ``no``: a
-TensorFlow graph) and once with ``jit_compile=True`` (``xla``). The
-quantized step thus includes everything QKeras adds to training: the weight
-quantizers, the quantized activations and the automatic ``Clip`` constraints
-that the Q-layers put on their kernels and biases (applied after each
-optimizer update).
+are compiled with ``Adam`` and ``CategoricalCrossentropy(from_logits=True)``
+and no metrics. The quantized step thus includes everything QKeras adds to
+training: the weight quantizers, the quantized activations and the automatic
+``Clip`` constraints that the Q-layers put on their kernels and biases
+(applied after each optimizer update).
+
+Backends and compilation modes
+------------------------------
+``--backend tensorflow|jax|torch`` (default: ``$KERAS_BACKEND``, else
+``tensorflow``) selects the Keras backend; the script sets
+``KERAS_BACKEND`` before it imports Keras and imports TensorFlow only on the
+TensorFlow backend. The ``jit`` column says how the models were compiled
+(``*``: run by default, i.e. what Keras does on that backend; on TensorFlow,
+where Keras's default on CPU is ``no``, both are run)::
+
+  backend     jit       compile(...)        what runs
+  tensorflow  no *      jit_compile=False   a tf.function graph
+  tensorflow  xla *     jit_compile=True    that graph compiled by XLA
+  jax         xla *     jit_compile=True    jax.jit, i.e. XLA
+  jax         no        jit_compile=False   JAX op by op, eagerly (very slow)
+  torch       no *      jit_compile=False   PyTorch eager
+  torch       compile   jit_compile=True    torch.compile (Inductor, not XLA;
+                                            compiling takes up to minutes)
+
+``--jit`` selects modes from the backend's list.
 
 What is timed
 -------------
-One optimizer step, through Keras's own compiled train function: after
-``model.make_train_function()``, ``model.train_function([(x, y)])``. With a
-Python iterable (not a ``tf.data`` iterator) that function runs exactly one
-call of the ``tf.function`` wrapping ``train_step`` (forward, loss, gradient,
-Adam update, weight constraints, loss tracker) on the given tensors.
-``x`` and ``y`` are ``tf.Tensor`` s created once, so no host-to-tensor
-conversion is timed. ``model.train_on_batch(x, y)`` calls the same function
-but adds per-call Python work (data wrapping, ``reset_metrics``, converting
-the logs to Python floats); ``--method train_on_batch`` times that instead.
-Every step waits for its result by fetching the scalar loss
-(``logs["loss"].numpy()``); TensorFlow runs the step synchronously on CPU
-anyway.
+One optimizer step (forward, loss, gradient, Adam update, weight
+constraints, loss tracker) through Keras's own train function, i.e. what
+``fit`` runs per batch, without ``fit``'s callbacks and data handling.
+``x`` and ``y`` are backend tensors created once
+(``keras.ops.convert_to_tensor``), so no host-to-tensor conversion is timed,
+and every step waits for its result by fetching the scalar loss as a Python
+number. Per backend:
+
+* tensorflow: after ``model.make_train_function()``,
+  ``model.train_function([(x, y)])``. With a Python iterable (not a
+  ``tf.data`` iterator) that function runs exactly one call of the
+  ``tf.function`` wrapping ``train_step``; then ``logs["loss"].numpy()``
+  (TensorFlow runs the step synchronously on CPU anyway).
+* jax: Keras's JAX trainer keeps the model state (trainable, non-trainable,
+  optimizer and metric variables) outside the variables during ``fit`` and
+  threads it through a pure train step. The script does the same: after
+  ``model.make_train_function()`` it takes the state once with
+  ``model._get_jax_state(...)`` and then each step runs
+  ``logs, state = model.train_function(state, data)`` and
+  ``float(logs["loss"])`` (which blocks until the step is done). ``data`` is
+  an iterator yielding ``(x, y)`` (as ``fit`` passes its data iterator;
+  with ``steps_per_execution=1`` the function takes one batch from it), and
+  the returned state is the input of the next step. Under ``jax.jit`` the
+  state is donated to the step, so the model's variables are stale after
+  timing (the models are thrown away).
+* torch: after ``model.make_train_function()``,
+  ``model.train_function([(x, y)])`` (one ``train_step``, eager or
+  ``torch.compile``'d), then ``float(logs["loss"])``.
+
+On jax and torch the models are first built symbolically as ``fit`` does
+(``model._symbolic_build``), which creates the optimizer variables.
+
+``model.train_on_batch(x, y)`` runs the same train function but adds
+per-call Python work (data wrapping, ``reset_metrics``, converting the logs
+to Python floats; on JAX also reading the state from the variables and
+writing it back every step); ``--method train_on_batch`` times that instead,
+on every backend.
 
 Method:
 
 1. The three models of one (network, jit) pair -- float, ``auto_po2``,
    ``alpha=1`` -- are built with the same seed and compiled; each runs
-   ``--warmup`` steps (tracing, XLA compilation, allocator growth).
+   ``--warmup`` steps (tracing, XLA compilation / ``torch.compile``,
+   allocator growth).
 2. ``--rounds`` rounds follow in one process. In each round every model
    runs ``--steps`` consecutive steps, each timed alone; the order of the
    three models rotates from round to round, so drift (thermal, other
@@ -66,31 +110,57 @@ Method:
    those medians) and ``spread``, the 10th-90th percentile range of the
    per-round ratios (median quantized step / median float step in that
    round): how stable the ratio is on this machine. The JSON output also
-   has the median, minimum and maximum of the per-round ratios and every
-   step time.
+   has the backend, the median, minimum and maximum of the per-round ratios
+   and every step time.
 
-TensorFlow picks its own thread pools (``--threads 0``, the default, what a
-user gets). ``--threads N`` sets the intra- and inter-op pools to N threads;
+Threads: by default each backend picks its own thread pools (``--threads
+0``, what a user gets). ``--threads N`` sets TensorFlow's intra- and
+inter-op pools to N threads, or ``torch.set_num_threads(N)`` on torch;
 ``--threads 1`` is much less sensitive to other processes on a small,
-shared machine.
+shared machine. JAX has no runtime switch for its CPU thread pool, so
+``--threads`` is ignored on jax (``taskset -c 0 python ...`` limits every
+backend to one core from outside).
 
 Usage::
 
-  python benchmarks/bench_layers.py                  # full run
-  python benchmarks/bench_layers.py --quick          # smoke test (~30 s)
-  python benchmarks/bench_layers.py --json out.json  # also write results
-  python benchmarks/bench_layers.py --threads 1      # one TF thread per pool
+  python benchmarks/bench_layers.py                   # full run, TensorFlow
+  python benchmarks/bench_layers.py --quick           # smoke test (~30 s)
+  python benchmarks/bench_layers.py --backend jax     # jax.jit
+  python benchmarks/bench_layers.py --backend torch   # PyTorch eager
+  python benchmarks/bench_layers.py --backend torch --jit no,compile
+  python benchmarks/bench_layers.py --json out.json   # also write results
+  python benchmarks/bench_layers.py --threads 1       # one thread per pool
 
 The script only measures and prints; it asserts nothing about the timings.
 """
 
 import argparse
+import importlib.util
+import itertools
 import json
 import os
 import statistics
 import sys
 import time
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _backend_from_argv(argv):
+  """``--backend`` from ``argv``, else ``$KERAS_BACKEND``, else tensorflow."""
+  early = argparse.ArgumentParser(add_help=False)
+  early.add_argument("--backend", choices=BACKENDS)
+  known, _ = early.parse_known_args(argv)
+  return known.backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+
+
+if __name__ == "__main__":
+  # Keras reads KERAS_BACKEND once, when it is first imported.
+  os.environ["KERAS_BACKEND"] = _backend_from_argv(sys.argv[1:])
+  if importlib.util.find_spec(os.environ["KERAS_BACKEND"]) is None:
+    raise SystemExit(
+        f"backend {os.environ['KERAS_BACKEND']} is not installed; installed: "
+        f"{[b for b in BACKENDS if importlib.util.find_spec(b)]} (--backend)")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,7 +169,6 @@ if _REPO_ROOT not in sys.path:
 
 import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from qkeras import QActivation  # pylint: disable=wrong-import-position
 from qkeras import QConv2D  # pylint: disable=wrong-import-position
@@ -110,7 +179,20 @@ from bench_common import machine_info  # pylint: disable=wrong-import-position
 
 NETWORKS = ("cnn", "mlp", "lstm")
 WEIGHTS = ("auto_po2", "alpha=1")
-JIT_MODES = ("no", "xla")
+
+# Per backend: the compilation modes (``jit`` column) -> what each runs.
+# Every mode other than "no" is ``compile(jit_compile=True)``.
+JIT_MODES = {
+    "tensorflow": {"no": "tf.function graph",
+                   "xla": "tf.function graph compiled by XLA"},
+    "jax": {"xla": "jax.jit (XLA)",
+            "no": "JAX op by op, eagerly"},
+    "torch": {"no": "PyTorch eager",
+              "compile": "torch.compile"},
+}
+# Per backend: the modes run when --jit is not given.
+DEFAULT_JIT = {"tensorflow": ("no", "xla"), "jax": ("xla",),
+               "torch": ("no",)}
 
 # Per network: input shape, classes, default batch, weight bits, relu bits.
 SPECS = {
@@ -205,22 +287,26 @@ BUILDERS = {"cnn": build_cnn, "mlp": build_mlp, "lstm": build_lstm}
 
 
 def make_model(network, weights, jit):
+  """Builds and compiles a model; ``jit`` "no" is ``jit_compile=False``."""
   keras.utils.set_random_seed(0)
   model = BUILDERS[network](weights)
   model.compile(optimizer=keras.optimizers.Adam(),
                 loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                jit_compile=(jit == "xla"))
+                jit_compile=(jit != "no"))
+  if bool(model.jit_compile) != (jit != "no"):
+    print(f"note: {network} {weights or 'float'}: Keras set jit_compile="
+          f"{model.jit_compile} (asked for {jit != 'no'})", flush=True)
   return model
 
 
 def make_batch(network, batch, seed=0):
-  """(x, y) as tf.Tensors: standard-normal inputs, one-hot labels."""
+  """(x, y) as backend tensors: standard-normal inputs, one-hot labels."""
   spec = SPECS[network]
   rng = np.random.default_rng(seed)
   x = rng.standard_normal((batch,) + spec["input"]).astype(np.float32)
   labels = rng.integers(0, spec["classes"], size=batch)
   y = np.eye(spec["classes"], dtype=np.float32)[labels]
-  return tf.constant(x), tf.constant(y)
+  return keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
 
 
 def kernel_quantizer_text(model):
@@ -235,22 +321,67 @@ def kernel_quantizer_text(model):
 # --------------------------------------------------------------------------
 # Timing.
 # --------------------------------------------------------------------------
+def _tensorflow_step(model, x, y):
+  """One call of the ``tf.function`` around ``train_step``, then the loss."""
+  model.make_train_function()
+  train_function = model.train_function
+  data = [(x, y)]  # a Python iterable: exactly one step per call
+
+  def step():
+    logs = train_function(data)
+    logs["loss"].numpy()
+  return step
+
+
+def _jax_step(model, x, y):
+  """One call of the (jitted) pure train step, threading the JAX state.
+
+  As in Keras's ``fit`` on JAX: the state (trainable, non-trainable,
+  optimizer and metric variables) is read from the model once and each step
+  returns the state for the next one. ``train_function(state, iterator)``
+  takes one batch from the iterator (``steps_per_execution=1``).
+  """
+  model._symbolic_build(data_batch=(x, y))  # pylint: disable=protected-access
+  model.make_train_function()
+  train_function = model.train_function
+  data = itertools.repeat((x, y))
+  state = model._get_jax_state(  # pylint: disable=protected-access
+      trainable_variables=True, non_trainable_variables=True,
+      optimizer_variables=True, metrics_variables=True)
+
+  def step():
+    nonlocal state
+    logs, state = train_function(state, data)
+    float(logs["loss"])  # blocks until the step is done
+  return step
+
+
+def _torch_step(model, x, y):
+  """One call of ``train_step`` (eager or ``torch.compile``), then the loss."""
+  model._symbolic_build(data_batch=(x, y))  # pylint: disable=protected-access
+  model.make_train_function()
+  train_function = model.train_function
+  data = [(x, y)]  # the function trains on data[0]
+
+  def step():
+    logs = train_function(data)
+    float(logs["loss"])
+  return step
+
+
+_TRAIN_FUNCTION_STEPS = {"tensorflow": _tensorflow_step, "jax": _jax_step,
+                         "torch": _torch_step}
+
+
 def step_fn(model, x, y, method):
   """A no-argument callable running one train step and waiting for it."""
   if method == "train_function":
-    model.make_train_function()
-    train_function = model.train_function
-    data = [(x, y)]
-
-    def step():
-      logs = train_function(data)
-      logs["loss"].numpy()
-  elif method == "train_on_batch":
+    return _TRAIN_FUNCTION_STEPS[keras.backend.backend()](model, x, y)
+  if method == "train_on_batch":
     def step():
       model.train_on_batch(x, y)  # returns Python floats: already waited
-  else:
-    raise ValueError(method)
-  return step
+    return step
+  raise ValueError(method)
 
 
 def percentile(sorted_values, q):
@@ -302,6 +433,7 @@ def bench(networks, jit_modes, weights_list, args):
         round_ratios = sorted(statistics.median(q) / statistics.median(f)
                               for q, f in zip(q_rounds, float_rounds))
         results.append({
+            "backend": keras.backend.backend(),
             "network": network,
             "batch": batch,
             "weights": weights,
@@ -322,17 +454,22 @@ def bench(networks, jit_modes, weights_list, args):
   return results
 
 
+def _jit_width():
+  return max(len(m) for m in JIT_MODES[keras.backend.backend()])
+
+
 def print_header():
-  print(f"{'network':<8}  {'batch':>5}  {'weights':<9}  {'jit':<3}  "
+  print(f"{'network':<8}  {'batch':>5}  {'weights':<9}  "
+        f"{'jit':<{_jit_width()}}  "
         f"{'float_ms':>8}  {'quantized_ms':>12}  {'ratio':>6}  spread")
 
 
 def print_row(r, flush=False):
   print(f"{r['network']:<8}  {r['batch']:>5}  {r['weights']:<9}  "
-        f"{r['jit']:<3}  {r['float_ms']:>8.2f}  {r['quantized_ms']:>12.2f}  "
+        f"{r['jit']:<{_jit_width()}}  "
+        f"{r['float_ms']:>8.2f}  {r['quantized_ms']:>12.2f}  "
         f"{r['ratio']:>6.2f}  "
         f"{r['round_ratio_p10']:.2f}-{r['round_ratio_p90']:.2f}", flush=flush)
-
 
 
 def _split(text, allowed, option):
@@ -345,10 +482,16 @@ def _split(text, allowed, option):
 
 def parse_args(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--backend", choices=BACKENDS,
+                 default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+                 help="Keras backend (default: $KERAS_BACKEND, else "
+                      "tensorflow)")
   p.add_argument("--networks", default=",".join(NETWORKS),
                  help="comma-separated subset of cnn,mlp,lstm")
-  p.add_argument("--jit", default=",".join(JIT_MODES),
-                 help="comma-separated subset of no,xla (jit_compile)")
+  p.add_argument("--jit", default=None,
+                 help="comma-separated compilation modes: tensorflow no,xla "
+                      "(default both); jax xla (default),no; torch no "
+                      "(default),compile (torch.compile)")
   p.add_argument("--weights", default=",".join(WEIGHTS),
                  help="comma-separated subset of auto_po2,alpha=1")
   p.add_argument("--rounds", type=int, default=None,
@@ -364,8 +507,9 @@ def parse_args(argv=None):
   p.add_argument("--lstm-batch", type=int, default=None,
                  help=f"LSTM batch size (default {SPECS['lstm']['batch']})")
   p.add_argument("--threads", type=int, default=0,
-                 help="TensorFlow intra- and inter-op threads (default 0: "
-                      "TensorFlow's choice)")
+                 help="TensorFlow intra- and inter-op threads, or "
+                      "torch.set_num_threads; ignored on jax (default 0: "
+                      "the backend's choice)")
   p.add_argument("--method", default="train_function",
                  choices=("train_function", "train_on_batch"),
                  help="what one timed step calls (default train_function)")
@@ -379,7 +523,16 @@ def parse_args(argv=None):
     if getattr(args, key) is None:
       setattr(args, key, value)
   args.networks = _split(args.networks, NETWORKS, "--networks")
-  args.jit = _split(args.jit, JIT_MODES, "--jit")
+  if args.backend not in BACKENDS:  # an unsupported $KERAS_BACKEND
+    raise SystemExit(f"--backend: {args.backend!r} is not one of "
+                     f"{list(BACKENDS)}")
+  if args.jit is None:
+    args.jit = list(DEFAULT_JIT[args.backend])
+  else:
+    if args.backend == "torch" and "xla" in args.jit.split(","):
+      raise SystemExit("--jit: on torch, jit_compile=True is torch.compile; "
+                       "ask for it with --jit compile")
+    args.jit = _split(args.jit, JIT_MODES[args.backend], "--jit")
   args.weights = _split(args.weights, WEIGHTS, "--weights")
   args.batch = {n: b for n, b in (("cnn", args.cnn_batch),
                                   ("mlp", args.mlp_batch),
@@ -387,14 +540,41 @@ def parse_args(argv=None):
   return args
 
 
+def set_threads(backend, threads):
+  """Applies ``--threads`` to the backend; returns what was set, as text."""
+  if not threads:
+    return "default"
+  if backend == "tensorflow":
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return f"{threads} (TensorFlow intra- and inter-op pools)"
+  if backend == "torch":
+    import torch  # pylint: disable=g-import-not-at-top
+    torch.set_num_threads(threads)
+    return f"{threads} (torch.set_num_threads)"
+  return "default (--threads is ignored on jax)"
+
+
 def main(argv=None):
   args = parse_args(argv)
-  if args.threads:
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  backend = keras.backend.backend()
+  if backend != args.backend:
+    raise SystemExit(f"Keras was imported with the {backend} backend, not "
+                     f"{args.backend}: run the script with --backend "
+                     f"{args.backend} (or set KERAS_BACKEND) before Keras "
+                     "is imported")
+  threads = set_threads(backend, args.threads)
   info = machine_info()
   print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-  print(f"method: {args.method}, threads={args.threads or 'default'}, "
+  print(f"backend: {backend} {info.get(backend)}; jit: " + "; ".join(
+      f"{m} = {JIT_MODES[backend][m]}" for m in args.jit))
+  if backend == "torch" and "compile" in args.jit:
+    print("note: torch.compile compiles during the warm-up steps; that can "
+          "take minutes per model")
+  if backend == "jax" and "no" in args.jit:
+    print("note: jax without jit runs every op eagerly; expect slow steps")
+  print(f"method: {args.method}, threads={threads}, "
         f"rounds={args.rounds}, "
         f"steps/round={args.steps}, warmup={args.warmup}; "
         f"ratio = quantized / float train-step time\n")

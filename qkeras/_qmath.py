@@ -155,7 +155,7 @@ def _value(x):
 
 
 def clip(x, lo, hi):
-  """``clip(x, lo, hi)``; gradient 1 on ``[lo, hi]`` (ends included), NaN kept."""
+  """``clip(x, lo, hi)``; gradient 1 on ``[lo, hi]`` (both ends), NaN kept."""
   if _native("tensorflow", "torch"):
     return ops.clip(x, lo, hi)
   x, lo, hi = _value(x), _value(lo), _value(hi)

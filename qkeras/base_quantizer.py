@@ -161,10 +161,11 @@ class BaseQuantizer:
     y = self.call(_qmath.to_float_tensor(x), training)
     if _qmath.returns_host(x, y):  # JAX, NumPy in: NumPy out (with .numpy())
       y = _qmath.host_array(y)
-      scale = getattr(self, "scale", None)
-      if scale is not None and not isinstance(scale, (float, int,
-                                                      np.ndarray)):
-        self.scale = _qmath.host_array(scale)
+      for name in ("scale", "quantization_scale"):  # what tools read after
+        value = getattr(self, name, None)
+        if _is_settable(self, name) and value is not None and (
+            not isinstance(value, (float, int, np.ndarray))):
+          setattr(self, name, _qmath.host_array(value))
     return y
 
   def call(self, x, training=None):

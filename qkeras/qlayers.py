@@ -631,7 +631,8 @@ class QAdaptiveActivation(QuantizerStateMixin, keras.layers.Layer):
     unquantized = inputs
     if self.activation_name == "quantized_relu":
       slope = float(self.relu_neg_slope)
-      unquantized = _qmath.leaky_relu(inputs, slope) if slope else ops.relu(inputs)
+      unquantized = (_qmath.leaky_relu(inputs, slope) if slope
+                     else ops.relu(inputs))
       if self.relu_upper_bound is not None:
         unquantized = _qmath.minimum(unquantized, self.relu_upper_bound)
     new_min = ops.reshape(ops.min(unquantized, axis=axes), (-1,))

@@ -507,6 +507,7 @@ def _trials(project):
   return result
 
 
+@pytest.mark.default_backend_only("keras-tuner process handling")
 @pytest.mark.slow
 def test_resume_after_kill(tmp_path):
   project = str(tmp_path / "search")
@@ -542,6 +543,7 @@ def _free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.default_backend_only("keras-tuner's distributed mode")
 @pytest.mark.slow
 def test_chief_and_two_workers_split_the_trials(tmp_path):
   project = str(tmp_path / "dist")

@@ -307,3 +307,22 @@ def test_import_without_tensorflow(backend):
   assert out.returncode == 0, out.stderr[-3000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])
   assert result == {"backend": backend, "tensorflow": []}
+
+
+def test_readme_install_without_tensorflow_lists_the_requirements():
+  """README "Backends" names every requirement of setup.py but TensorFlow."""
+  import re  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(ROOT, "setup.py")) as f:
+    setup = f.read()
+  block = setup[setup.index("install_requires=["):]
+  block = re.sub(r"#.*", "", block[:block.index("]")])
+  required = {re.split(r"[<>=\[]", name)[0]
+              for name in re.findall(r'"([^"]+)"', block)}
+  with open(os.path.join(ROOT, "README.md")) as f:
+    readme = f.read()
+  line = next(l for l in readme.splitlines()
+              if l.startswith("| JAX or PyTorch without TensorFlow"))
+  command = line.split("`")[1]
+  listed = set(command.split()[4:])
+  assert required - {"tensorflow"} <= listed, (required, listed)
+  assert "tensorflow" not in listed

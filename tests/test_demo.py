@@ -8,6 +8,7 @@ import pytest
 from qkeras import demo
 
 
+@pytest.mark.default_backend_only("the demo: calls tested on every backend")
 def test_demo_main(capsys):
   assert demo.main(["--epochs", "1"]) == 0
   out = capsys.readouterr().out

@@ -17,6 +17,11 @@ EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPTS = ("example_b2t", "example_mnist_ae", "example_mnist_b2t",
            "example_keras_to_qkeras", "example_qoctave")
 
+# Example scripts string together library calls that are tested on every
+# backend; they run on the default backend only (CI time).
+EXAMPLE_SCRIPT = pytest.mark.default_backend_only("an example script")
+
+
 
 def load_example(name):
   """Imports ``examples/<name>.py`` (which imports ``_data`` beside it)."""
@@ -53,6 +58,7 @@ def test_b2t_prints_every_encoding(capsys):
   assert "merge_with_channels: image (1, 2, 2, 1) -> codes (1, 2, 2, 4)" in out
 
 
+@EXAMPLE_SCRIPT
 def test_mnist_ae_prints_the_reconstruction_mse(capsys):
   out = run_main("example_mnist_ae",
                  ["--epochs", "1", "--samples", "64", "--bits", "3"], capsys)
@@ -63,6 +69,7 @@ def test_mnist_ae_prints_the_reconstruction_mse(capsys):
   assert 0.0 < printed_float("mean-image MSE:", out) < 1.0
 
 
+@EXAMPLE_SCRIPT
 def test_mnist_b2t_prints_qstats_and_accumulators(capsys):
   out = run_main("example_mnist_b2t",
                  ["--epochs", "1", "--samples", "64", "--classes", "8",
@@ -77,6 +84,7 @@ def test_mnist_b2t_prints_qstats_and_accumulators(capsys):
       "conv_po2", "conv_ternary", "dense"]
 
 
+@EXAMPLE_SCRIPT
 def test_keras_to_qkeras_converts_and_dumps(tmp_path, capsys):
   dump = tmp_path / "new" / "dump"
   out = run_main("example_keras_to_qkeras",
@@ -99,6 +107,7 @@ def test_keras_to_qkeras_converts_and_dumps(tmp_path, capsys):
   assert (dump / "stats_act.bin").stat().st_size == 3 * 16 * 4
 
 
+@EXAMPLE_SCRIPT
 def test_qoctave_builds_and_trains_one_epoch(capsys):
   out = run_main("example_qoctave",
                  ["--size", "8", "--samples", "16", "--batch-size", "8"],

@@ -28,6 +28,11 @@ ACCURACY = re.compile(r"^test accuracy: (\d\.\d{4})$", re.M)
 QSTATS = ("Number of operations in model:", "Weight profiling:",
           "Total Bits", "Weight sparsity:")
 
+# Example scripts string together library calls that are tested on every
+# backend; they run on the default backend only (CI time).
+EXAMPLE_SCRIPT = pytest.mark.default_backend_only("an example script")
+
+
 
 def _load(name):
   """Imports ``examples/<name>.py`` (with examples/ on sys.path, as when it
@@ -65,6 +70,7 @@ def _assert_image(path):
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+@EXAMPLE_SCRIPT
 def test_example_act_table_and_plot(tmp_path, capsys):
   from qkeras.quantizers import quantized_sigmoid  # pylint: disable=g-import-not-at-top
   path = tmp_path / "act.png"
@@ -99,6 +105,7 @@ def test_example_ternary_study_and_plot(tmp_path, capsys):
   _assert_image(path)
 
 
+@EXAMPLE_SCRIPT
 def test_example_qdense_trains_saves_and_loads(tmp_path, capsys):
   path = str(tmp_path / "mlp.weights.h5")
   out = _run("example_qdense", TINY + ["--save-weights", path], capsys)
@@ -124,6 +131,7 @@ def test_example_qdense_bad_weights_path(tmp_path, capsys, content):
   assert str(path) in err
 
 
+@EXAMPLE_SCRIPT
 def test_example_mnist(tmp_path, capsys):
   path = tmp_path / "quantized.weights.h5"
   out = _run("example_mnist", TINY + ["--quantized-weights", str(path)],
@@ -137,6 +145,7 @@ def test_example_mnist(tmp_path, capsys):
   assert path.stat().st_size > 0
 
 
+@EXAMPLE_SCRIPT
 def test_example_mnist_bn(capsys):
   out = _run("example_mnist_bn", ["--epochs", "2", "--samples", "64",
                                   "--decay-every", "1"], capsys)
@@ -149,6 +158,7 @@ def test_example_mnist_bn(capsys):
   _assert_qstats(out)
 
 
+@EXAMPLE_SCRIPT
 def test_example_mnist_po2(capsys):
   out = _run("example_mnist_po2", TINY, capsys)
   _accuracy(out)
@@ -157,6 +167,7 @@ def test_example_mnist_po2(capsys):
   _assert_qstats(out)
 
 
+@EXAMPLE_SCRIPT
 def test_example_cifar10_po2(capsys):
   out = _run("example_cifar10_po2", TINY, capsys)
   _accuracy(out)

@@ -36,6 +36,9 @@ from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers as V3_REGISTRY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = 300
+# The compiled C++ does not depend on the Keras backend; the conversion (which
+# reads the layers) runs on every backend in the convert-only tests.
+GPP_ON_DEFAULT_BACKEND = pytest.mark.default_backend_only("g++ builds")
 BACKEND = "Vitis"
 
 
@@ -240,6 +243,7 @@ def _predictions(entry):
 
 
 @pytest.mark.slow  # g++ builds
+@GPP_ON_DEFAULT_BACKEND
 @pytest.mark.parametrize("key", sorted(BIT_EXACT), ids="-".join)
 def test_bit_exact(compiled, key):
   expected, got = _predictions(compiled[key])
@@ -249,6 +253,7 @@ def test_bit_exact(compiled, key):
 
 
 @pytest.mark.slow  # g++ builds
+@GPP_ON_DEFAULT_BACKEND
 def test_lstm_and_gamma_variance_batchnorm_convert(compiled):
   expected, got = _predictions(compiled[("lstm", "io_parallel")])
   # hls4ml's sigmoid/tanh tables, a batch-norm scale rounded to its
@@ -261,6 +266,7 @@ def test_lstm_and_gamma_variance_batchnorm_convert(compiled):
 
 
 @pytest.mark.slow  # g++ builds
+@GPP_ON_DEFAULT_BACKEND
 @pytest.mark.parametrize("name", ["gru", "simple_rnn"])
 def test_gru_and_simple_rnn_compile_but_compute_something_else(compiled,
                                                               name):
@@ -474,6 +480,7 @@ def _load_example():
 
 
 @pytest.mark.slow  # g++ builds
+@GPP_ON_DEFAULT_BACKEND
 def test_example_script(tmp_path, capsys):
   example = _load_example()
   assert example.main(["--epochs", "1", "--samples", "300",

@@ -21,6 +21,9 @@ from nbclient import NotebookClient
 
 import qkeras
 
+pytestmark = pytest.mark.default_backend_only(
+    "the notebooks make library calls tested on every backend")
+
 NOTEBOOK_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "notebook")
 NOTEBOOKS = ["QKerasTutorial.ipynb", "QRNNTutorial.ipynb",

@@ -433,8 +433,7 @@ def keras_reloads(tmp_path_factory):
     out_path = str(tmp / f"{name}_y.npy")
     jobs.append([keras_path, x_path, out_path])
     paths[name] = (keras_path, out_path)
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3",
-             KERAS_BACKEND="tensorflow")
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
   proc = subprocess.run([sys.executable, "-c", _RELOAD_SCRIPT,
                          json.dumps(jobs)], env=env, cwd=str(tmp),
                         capture_output=True, text=True, timeout=300,
