@@ -19,6 +19,14 @@ with ``bias_quantizer=quantized_bits(4,0,1)`` and a 4-bit kernel quantizer.
 
 with ``bias_quantizer=quantized_bits(6,0,1)`` and a 6-bit kernel quantizer.
 
+``lstm`` (batch 256, 20 steps of 8 features, 5 classes)::
+
+  QLSTM(32) -> QDense(5)
+
+with 6-bit kernel, recurrent-kernel and bias quantizers, an 8-bit state
+quantizer and QKeras's default activations (quantized_tanh, hard_sigmoid);
+its float model is Keras's ``LSTM(32)`` (tanh, sigmoid) -> ``Dense(5)``.
+
 Each is measured with two kernel quantizers (the ``weights`` column):
 
 * ``auto_po2``: ``quantized_bits(b,0,1)``. Like QKeras, the Q-layers switch a
@@ -54,6 +62,14 @@ where Keras's default on CPU is ``no``, both are run)::
                                             compiling takes up to minutes)
 
 ``--jit`` selects modes from the backend's list.
+
+With ``torch.compile``, Dynamo's caches are per Python function, so the
+three models in one process share entries for Keras's ``Layer.forward`` and
+the quantizer code, and shape changes between layers cause recompilations;
+the script raises Dynamo's ``recompile_limit`` to 64 (default 8, past which
+it falls back to eager). Once warm the steps are steady, but the float model
+compiled next to the quantized ones can be several times slower than
+compiled alone: check ``compile`` ratios with a single ``--weights`` value.
 
 What is timed
 -------------
@@ -98,9 +114,10 @@ on every backend.
 Method:
 
 1. The three models of one (network, jit) pair -- float, ``auto_po2``,
-   ``alpha=1`` -- are built with the same seed and compiled; each runs
-   ``--warmup`` steps (tracing, XLA compilation / ``torch.compile``,
-   allocator growth).
+   ``alpha=1`` -- are built with the same seed and compiled; then
+   ``--warmup`` untimed rounds run one step of each model (tracing, XLA
+   compilation / ``torch.compile`` and its recompilations, allocator
+   growth).
 2. ``--rounds`` rounds follow in one process. In each round every model
    runs ``--steps`` consecutive steps, each timed alone; the order of the
    three models rotates from round to round, so drift (thermal, other
@@ -117,7 +134,8 @@ Threads: by default each backend picks its own thread pools (``--threads
 0``, what a user gets). ``--threads N`` sets TensorFlow's intra- and
 inter-op pools to N threads, or ``torch.set_num_threads(N)`` on torch;
 ``--threads 1`` is much less sensitive to other processes on a small,
-shared machine. JAX has no runtime switch for its CPU thread pool, so
+shared machine (PyTorch's default pool on 2 busy cores can make eager steps
+tens of times slower). JAX has no runtime switch for its CPU thread pool, so
 ``--threads`` is ignored on jax (``taskset -c 0 python ...`` limits every
 backend to one core from outside).
 
@@ -139,6 +157,7 @@ import importlib.util
 import itertools
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -286,9 +305,29 @@ def build_lstm(weights=None):
 BUILDERS = {"cnn": build_cnn, "mlp": build_mlp, "lstm": build_lstm}
 
 
+def set_seed(seed):
+  """Seeds Python, NumPy and the backend, importing no other framework.
+
+  ``keras.utils.set_random_seed`` also imports and seeds TensorFlow whenever
+  it is installed, whatever the backend, which would load TensorFlow (and
+  its thread pools) into a JAX or PyTorch run. Keras's initializers without
+  a seed draw one from Python's ``random``, so this gives every model of a
+  network the same initial weights on every backend.
+  """
+  backend = keras.backend.backend()
+  if backend == "tensorflow":
+    keras.utils.set_random_seed(seed)
+    return
+  random.seed(seed)
+  np.random.seed(seed)
+  if backend == "torch":
+    import torch  # pylint: disable=g-import-not-at-top
+    torch.manual_seed(seed)
+
+
 def make_model(network, weights, jit):
   """Builds and compiles a model; ``jit`` "no" is ``jit_compile=False``."""
-  keras.utils.set_random_seed(0)
+  set_seed(0)
   model = BUILDERS[network](weights)
   model.compile(optimizer=keras.optimizers.Adam(),
                 loss=keras.losses.CategoricalCrossentropy(from_logits=True),
@@ -400,15 +439,24 @@ def time_steps(step, n):
   return times
 
 
+def _rotated(names, r):
+  return names[r % len(names):] + names[:r % len(names)]
+
+
 def compare(steps, rounds, steps_per_round, warmup):
-  """Alternating timing of ``steps`` (name -> callable); per-round times."""
+  """Alternating timing of ``steps`` (name -> callable); per-round times.
+
+  The warm-up alternates too (one step of each model per warm-up round), so
+  that whatever switching between the models costs the first time (e.g.
+  torch.compile recompiling shared functions) happens before the timing.
+  """
   names = list(steps)
-  for name in names:
-    time_steps(steps[name], warmup)
+  for r in range(warmup):
+    for name in _rotated(names, r):
+      steps[name]()
   per_round = {name: [] for name in names}
   for r in range(rounds):
-    order = names[r % len(names):] + names[:r % len(names)]
-    for name in order:
+    for name in _rotated(names, r):
       per_round[name].append(time_steps(steps[name], steps_per_round))
   return per_round
 
@@ -499,7 +547,8 @@ def parse_args(argv=None):
   p.add_argument("--steps", type=int, default=None,
                  help="timed steps of each model per round (default 5)")
   p.add_argument("--warmup", type=int, default=None,
-                 help="untimed steps of each model first (default 5)")
+                 help="untimed rounds of one step of each model first "
+                      "(default 5)")
   p.add_argument("--cnn-batch", type=int, default=None,
                  help=f"CNN batch size (default {SPECS['cnn']['batch']})")
   p.add_argument("--mlp-batch", type=int, default=None,
@@ -556,6 +605,24 @@ def set_threads(backend, threads):
   return "default (--threads is ignored on jax)"
 
 
+def allow_torch_recompiles(limit=64):
+  """Raises torch.compile's per-function recompile limit (default 8).
+
+  Dynamo guards on the model and layer instances, so the three models of a
+  (network, jit) pair, each with several layers, get separate entries for
+  shared functions such as Keras's ``Layer.forward``; past the limit Dynamo
+  falls back to eager for them, which one model alone in a process (what a
+  user trains) does not hit.
+  """
+  # pylint: disable-next=g-import-not-at-top
+  from torch._dynamo import config as dynamo_config
+  if hasattr(dynamo_config, "recompile_limit"):
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, limit)
+  else:  # torch < 2.6
+    dynamo_config.cache_size_limit = max(dynamo_config.cache_size_limit,
+                                         limit)
+
+
 def main(argv=None):
   args = parse_args(argv)
   backend = keras.backend.backend()
@@ -570,6 +637,7 @@ def main(argv=None):
   print(f"backend: {backend} {info.get(backend)}; jit: " + "; ".join(
       f"{m} = {JIT_MODES[backend][m]}" for m in args.jit))
   if backend == "torch" and "compile" in args.jit:
+    allow_torch_recompiles()
     print("note: torch.compile compiles during the warm-up steps; that can "
           "take minutes per model")
   if backend == "jax" and "no" in args.jit:

@@ -1650,10 +1650,11 @@ class _Po2Base(BaseQuantizer):
                                   self.log2_rounding)
 
     def stochastic():
-      return _qmath.pow2_exact(_qmath.clip_power_of_two(
+      magnitude = _qmath.pow2_exact(_qmath.clip_power_of_two(
           x_abs, self._min_exp, self._max_exp, self.max_value,
           self.quadratic_approximation, True, self.log2_rounding, True,
           self.seed_generator))
+      return ops.where(ops.isnan(x_abs), x_abs, magnitude)  # as the log
 
     if self.use_stochastic_rounding and self.log2_rounding == "rnd":
       return _qmath.select_training(training, stochastic, deterministic)

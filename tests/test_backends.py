@@ -215,6 +215,33 @@ def test_quantizer_state_is_layer_state_not_weights():
   assert len(layer.weights) == 2
 
 
+@pytest.mark.skipif(BACKEND != "jax", reason="JAX's stateless training")
+def test_jax_stateless_call_carries_the_quantizers_seeds():
+  """The JAX custom-loop idiom: ``stateless_call`` under ``jax.jit`` with
+  ``model.non_trainable_variables`` (which hold the quantizers' seeds)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  keras.utils.set_random_seed(5)
+  inp = keras.Input((64,))
+  out = q.QActivation(Q.quantized_relu(4, 0, use_stochastic_rounding=True))(
+      q.QDense(64, kernel_quantizer="stochastic_ternary")(inp))
+  model = keras.Model(inp, out)
+  trainable = [v.value for v in model.trainable_variables]
+  state = [v.value for v in model.non_trainable_variables]
+  assert len(state) == 2  # the two quantizers' seed generators
+
+  @jax.jit
+  def step(trainable, state, x):
+    return model.stateless_call(trainable, state, x, training=True)
+
+  x = np.full((8, 64), 0.3, F32)
+  y1, state1 = step(trainable, state, x)
+  y2, state2 = step(trainable, state1, x)
+  assert not np.array_equal(np_out(y1), np_out(y2))
+  assert all(not np.array_equal(a, b) for a, b in zip(state1, state2))
+  y1_again, _ = step(trainable, state, x)
+  np.testing.assert_array_equal(np_out(y1_again), np_out(y1))
+
+
 # --------------------------------------------------------------------------
 # Files across backends.
 # --------------------------------------------------------------------------

@@ -770,6 +770,25 @@ def test_edge_inputs_saturate(make, hi, lo):
   assert np.all(np.isfinite(zeros))
 
 
+_ALL_WITH_STOCHASTIC = ALL_DETERMINISTIC + [
+    lambda: quantized_bits(4, 0, 1, use_stochastic_rounding=True),
+    lambda: quantized_relu(4, 0, use_stochastic_rounding=True),
+    lambda: quantized_po2(4, 2, use_stochastic_rounding=True),
+    lambda: quantized_relu_po2(4, 2, use_stochastic_rounding=True),
+    lambda: binary(use_stochastic_rounding=True),
+    lambda: ternary(alpha="auto", use_stochastic_rounding=True),
+]
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("index", range(len(_ALL_WITH_STOCHASTIC)))
+def test_nan_stays_nan(index, training):
+  """On every backend (PyTorch's sign maps NaN to 0), also when random."""
+  x = np.tile(np.array([[np.nan, 0.5, -1.5, 0.25]], F32), (3, 1)).T
+  y = np_out(_ALL_WITH_STOCHASTIC[index]()(x, training=training))
+  assert np.isnan(y[0]).all(), y
+
+
 def test_negative_zero_becomes_positive_zero_as_in_qkeras():
   y = np_out(quantized_bits(4, 0, 1)(np.array([-0.01, -0.0], F32)))
   assert not np.signbit(y).any()
