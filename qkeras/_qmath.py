@@ -25,6 +25,20 @@ from keras import ops
 LOG_2 = float(np.log(2.0))
 
 
+def _memoized(fn):
+  """Caches ``fn``'s results by its arguments in a plain dict (unlike
+  ``functools.lru_cache``, ``torch.compile`` traces through the lookup)."""
+  cache = {}
+
+  @functools.wraps(fn)
+  def wrapper(*args):
+    if args not in cache:
+      cache[args] = fn(*args)
+    return cache[args]
+
+  return wrapper
+
+
 # --------------------------------------------------------------------------
 # Tensors, dtypes, training flag.
 # --------------------------------------------------------------------------
@@ -145,8 +159,19 @@ def divide(a, b):
 # 1 at 0), PyTorch splits it at minimum/maximum ties. Where a backend differs,
 # these take the portable form (selects, whose gradient follows the chosen
 # branch); elsewhere the native op, which has the same values and gradients.
+def _torch():
+  import torch  # pylint: disable=g-import-not-at-top
+  return torch
+
+
 def _native(*backends):
   return keras.backend.backend() in backends
+
+
+def _no_gradient(*values):
+  """PyTorch only: no value records a gradient (so ties cannot matter)."""
+  return _native("torch") and not any(
+      getattr(v, "requires_grad", False) for v in values)
 
 
 def _value(x):
@@ -156,6 +181,9 @@ def _value(x):
 
 def clip(x, lo, hi):
   """``clip(x, lo, hi)``; gradient 1 on ``[lo, hi]`` (both ends), NaN kept."""
+  if _native("torch") and is_python_number(lo) and is_python_number(hi) and (
+      not isinstance(x, keras.Variable)):
+    return _torch().clamp(ops.convert_to_tensor(x), lo, hi)  # ops.clip's op
   if _native("tensorflow", "torch"):
     return ops.clip(x, lo, hi)
   x, lo, hi = _value(x), _value(lo), _value(hi)
@@ -164,7 +192,7 @@ def clip(x, lo, hi):
 
 def minimum(x, y):
   """``minimum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
-  if _native("tensorflow"):
+  if _native("tensorflow") or _no_gradient(x, y):
     return ops.minimum(x, y)
   x, y = _value(x), _value(y)
   return ops.where(x > y, y, x)
@@ -172,7 +200,7 @@ def minimum(x, y):
 
 def maximum(x, y):
   """``maximum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
-  if _native("tensorflow"):
+  if _native("tensorflow") or _no_gradient(x, y):
     return ops.maximum(x, y)
   x, y = _value(x), _value(y)
   return ops.where(x < y, y, x)
@@ -198,6 +226,33 @@ def sign(x):
   return s
 
 
+def is_eager(x):
+  """True when ``x`` is a concrete tensor whose values can be read now: not
+  inside a ``tf.function``, a JAX trace or ``torch.compile``."""
+  backend = keras.backend.backend()
+  if backend == "torch":
+    import torch  # pylint: disable=g-import-not-at-top
+    return not torch.compiler.is_compiling()
+  if backend == "tensorflow":
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf.executing_eagerly()
+  if backend == "jax":
+    import jax  # pylint: disable=g-import-not-at-top
+    return not isinstance(x, jax.core.Tracer)
+  return False
+
+
+def converged(old, new):
+  """True when an iteration ``old -> new`` has reached its fixed point.
+
+  Only when running eagerly (compiled functions keep the loop unrolled, at no
+  cost to the values): a loop that stops there gives, bit for bit, what the
+  remaining iterations would give. NaN never equals itself, so a NaN scale
+  runs the full loop.
+  """
+  return is_eager(new) and bool(ops.all(ops.equal(old, new)))
+
+
 # --------------------------------------------------------------------------
 # Straight-through estimators.
 # --------------------------------------------------------------------------
@@ -217,22 +272,29 @@ def _ste(x, xq):
   return xq, grad
 
 
+def ste_portable(x, xq):
+  """``ste`` in ``keras.ops`` (what TensorFlow and JAX run)."""
+  return _ste(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
+
+
 def ste(x, xq):
   """Forward value ``xq``; gradient w.r.t. ``x`` is the identity.
 
   Equivalent to QKeras's ``x + stop_gradient(xq - x)`` but exact for every
   input (no cancellation for huge ``|x|``, no NaN for infinite ``x``). Adding
-  0.0 turns a -0.0 result into +0.0, as QKeras's sum does.
+  0.0 turns a -0.0 result into +0.0, as QKeras's sum does. On PyTorch a
+  plain ``torch.autograd.Function`` does the same (``ste_portable`` is
+  bit-identical, tested): Keras's generic custom gradient costs several
+  times more per call in eager mode and returns its input, which
+  ``torch.compile`` rejects.
   """
-  return _ste(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
+  if keras.backend.backend() == "torch":
+    return _torch_functions()["ste"].apply(x, ops.cast(xq, x.dtype))
+  return ste_portable(x, xq)
 
 
-def ste_window(x, xq, low, high):
-  """Forward ``xq``; gradient 1 where ``low < x <= high``, else 0.
-
-  The straight-through estimator of ``min(relu(x), high)`` (``low = 0``)
-  without computing that reference in the forward pass.
-  """
+def ste_window_portable(x, xq, low, high):
+  """``ste_window`` in ``keras.ops`` (what TensorFlow and JAX run)."""
 
   @ops.custom_gradient
   def window(x, xq):
@@ -245,6 +307,56 @@ def ste_window(x, xq, low, high):
     return xq, grad
 
   return window(x, ops.stop_gradient(ops.cast(xq, x.dtype)) + 0.0)
+
+
+def ste_window(x, xq, low, high):
+  """Forward ``xq``; gradient 1 where ``low < x <= high``, else 0.
+
+  The straight-through estimator of ``min(relu(x), high)`` (``low = 0``)
+  without computing that reference in the forward pass. PyTorch: a plain
+  ``torch.autograd.Function`` (see ``ste``).
+  """
+  if keras.backend.backend() == "torch":
+    return _torch_functions()["window"].apply(
+        x, ops.cast(xq, x.dtype), _value(low), _value(high))
+  return ste_window_portable(x, xq, low, high)
+
+
+@_memoized
+def _torch_functions():
+  """The PyTorch straight-through functions (made on first use)."""
+  import torch  # pylint: disable=g-import-not-at-top
+
+  class StraightThrough(torch.autograd.Function):
+    """Value ``xq + 0.0``; the gradient passes to ``x`` unchanged."""
+
+    @staticmethod
+    def forward(ctx, x, xq):  # pylint: disable=arguments-differ
+      del ctx, x
+      return xq + 0.0
+
+    @staticmethod
+    def backward(ctx, upstream):  # pylint: disable=arguments-differ
+      return upstream, None
+
+  class Window(torch.autograd.Function):
+    """Value ``xq + 0.0``; gradient where ``low < x <= high``, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, xq, low, high):  # pylint: disable=arguments-differ
+      ctx.save_for_backward(x)
+      ctx.bounds = (low, high)
+      return xq + 0.0
+
+    @staticmethod
+    def backward(ctx, upstream):  # pylint: disable=arguments-differ
+      (x,) = ctx.saved_tensors
+      low, high = ctx.bounds
+      inside = torch.logical_and(x > low, x <= high)
+      return (torch.where(inside, upstream, torch.zeros_like(upstream)),
+              None, None, None)
+
+  return {"ste": StraightThrough, "window": Window}
 
 
 def mix_quantization_noise(x, xq, qnoise_factor=1.0, use_ste=True):
@@ -366,12 +478,21 @@ def round_to_po2(scale):
 
   The exponent is ``log2_code`` (TensorFlow's float32 rounding, on every
   backend) and the power is built from bits; ``scale + eps`` of 0 gives 0 and
-  a negative or NaN one NaN, as the log does.
+  a negative or NaN one NaN, as the log does. Since that rounding is exact
+  at powers of two (the code of ``2**e`` is ``e``), the power is the float
+  whose exponent field is ``v``'s, plus one where ``v`` is at or above its
+  binade's cut-off: one table lookup per value.
   """
   v = scale + epsilon()
-  magnitude = ops.cast(pow2_exact(log2_code(v)), v.dtype)
-  return ops.where(v > 0.0, magnitude,
-                   ops.where(v == 0.0, 0.0, float("nan")))
+  bits = ops.view(ops.cast(v, "float32"), "int32")
+  binade = clip(ops.right_shift(bits, 23), 0, 255)
+  (cut,) = _table_tensors("rnd", False)[1:]
+  up = ops.cast(bits >= ops.take(cut, binade), "int32")
+  magnitude = ops.view(ops.left_shift(binade + up, 23), "float32")
+  if keras.backend.standardize_dtype(v.dtype) != "float32":
+    magnitude = ops.cast(magnitude, v.dtype)
+  # Zero and subnormals give 0 already; negative values and NaN give NaN.
+  return ops.where(v >= 0.0, magnitude, float("nan"))
 
 
 def clip_po2_scale(scale, min_po2_exponent=None, max_po2_exponent=None):
@@ -575,7 +696,7 @@ _INT32_MAX = 2**31 - 1
 _NO_CUTOFF = 0x7FFFFFFF  # above every bit pattern of a finite float32
 
 
-@functools.lru_cache(maxsize=None)
+@_memoized
 def _binade_tables(mode, quadratic):
   """Per-binade lookup tables of ``log2_code``: ``(base, cuts)``.
 
@@ -603,6 +724,9 @@ def _binade_tables(mode, quadratic):
     inner = np.delete(inner, first)
   if len(cuts) > 2:
     raise AssertionError(f"more than two log2 cut-offs in a binade ({mode})")
+  if (mode, quadratic) == ("rnd", False) and (
+      len(cuts) != 1 or np.any(base[1:255] != np.arange(1, 255) - 127)):
+    raise AssertionError("round_to_po2 needs the code of 2**e to be e")
   return base.astype(np.int32), tuple(cuts)
 
 
@@ -619,14 +743,30 @@ def log2_code(v, mode="rnd", quadratic=False):
   negative values give INT32_MIN, +inf gives INT32_MAX; NaN is undefined
   (callers keep NaN).
   """
-  base, cuts = _binade_tables(mode, bool(quadratic))
+  base, *cuts = _table_tensors(mode, bool(quadratic))
   bits = ops.view(ops.cast(v, "float32"), "int32")
   binade = clip(ops.right_shift(bits, 23), 0, 255)
-  code = ops.take(ops.convert_to_tensor(base), binade)
+  code = ops.take(base, binade)
   for cut in cuts:
-    code = code + ops.cast(
-        bits >= ops.take(ops.convert_to_tensor(cut), binade), "int32")
+    code = code + ops.cast(bits >= ops.take(cut, binade), "int32")
   return code
+
+
+def _table_tensors(mode, quadratic):
+  """``_binade_tables`` as tensors: NumPy arrays that TensorFlow and JAX
+  make constants of where they are used (a cached tensor could belong to
+  another graph or trace); on PyTorch, cached tensors (converting them at
+  every call costs more than the lookup)."""
+  base, cuts = _binade_tables(mode, quadratic)
+  if keras.backend.backend() == "torch":
+    return _torch_table_tensors(mode, quadratic)
+  return (base,) + cuts
+
+
+@_memoized
+def _torch_table_tensors(mode, quadratic):
+  base, cuts = _binade_tables(mode, quadratic)
+  return tuple(ops.convert_to_tensor(t) for t in (base,) + cuts)
 
 
 def pow2_exact(e):

@@ -449,6 +449,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
                                 1.0, training, seed) + shift
 
   def _auto_scale(self, x):
+    x = ops.stop_gradient(x)  # the scale carries no gradient
     rank = len(x.shape)
     if rank == 0:
       axes = None
@@ -469,11 +470,14 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
       ls_axis = self._scale_axis if rank > 1 else None
       for _ in range(iterations):
         codes = self._codes(x, qs)
+        previous = qs
         if rank > 1:
           qs = _qmath.least_squares_scale("auto_po2", x, codes, ls_axis)
         else:
           qs = _qmath.least_squares_scale("auto_po2", x, codes,
                                           per_channel_scale=False)
+        if _qmath.converged(previous, qs):
+          break
     return ops.stop_gradient(qs)
 
   def call(self, x, training=None):
@@ -639,7 +643,9 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     least-squares means of ``x_n * z`` and ``z * z`` are the same numbers.
     """
     unit = _qmath.is_python_number(m_i) and m_i == 1.0
-    x_n = x if unit else x / m_i
+    # No gradient flows through xq (the straight-through estimator passes
+    # it to x): not recording one saves work in eager training.
+    x_n = ops.stop_gradient(x if unit else x / m_i)
     a = ops.abs(x_n)
     rank = len(x.shape)
     if rank == 0:
@@ -661,11 +667,14 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
         s = _qmath.round_to_po2(s)
         for _ in range(5):
           z = self._auto_codes(a, s, half)
+          previous = s
           s = _qmath.least_squares_scale(
               "auto_po2", a, z, self.scale_axis,
               elements_per_scale=self.elements_per_scale,
               min_po2_exponent=self.min_po2_exponent,
               max_po2_exponent=self.max_po2_exponent)
+          if _qmath.converged(previous, s):
+            break
       else:
         z = self._auto_codes(a, s, half)
       self.scale = s * m
@@ -919,12 +928,12 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
           lambda: x)
     k_sign = _qmath.sign(x)
     if stochastic:
-      k_sign += (1.0 - ops.abs(k_sign)) * _qmath.select_training(
+      k_sign = k_sign + (1.0 - ops.abs(k_sign)) * _qmath.select_training(
           training,
           lambda: 2.0 * ops.round(keras.random.uniform(
               ops.shape(x), dtype=x.dtype, seed=self.seed_generator)) - 1.0,
           lambda: ops.ones_like(x))
-    k_sign += 1.0 - ops.abs(k_sign)
+    k_sign = k_sign + (1.0 - ops.abs(k_sign))
     if self.use_01:
       k_sign = (k_sign + 1.0) / 2.0
     if self.alpha is None:
@@ -1161,7 +1170,10 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
             _qmath.divide(x, scale), self.use_stochastic_rounding, 1.0 / 3.0,
             training, seed)
         q = ops.cast(ops.abs(v) >= thres, x.dtype) * _qmath.sign(x)
+        previous = scale
         scale = _qmath.least_squares_scale(self.alpha, x, q)
+        if seed is None and _qmath.converged(previous, scale):
+          break
     else:
       if self.use_stochastic_rounding:
         raise ValueError(
@@ -1245,7 +1257,10 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
     for _ in range(self.number_of_unrolls):
       t = scale / 2.0
       q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * _qmath.sign(x)
+      previous = scale
       scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
+      if _qmath.converged(previous, scale):
+        break
     eps = _qmath.epsilon()
     x_norm = x / (x_std + eps)
     t = _as_scale(scale, x.dtype) / (2.0 * (x_std + eps))

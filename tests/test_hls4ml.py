@@ -356,7 +356,8 @@ UNSUPPORTED = {
                        "not found in registry"),
     "QScaleShift": (qkeras.QScaleShift, (8,), "not found in registry"),
     "QAdaptiveActivation": (lambda: qkeras.QAdaptiveActivation(
-        "quantized_relu", 4, current_step=keras.Variable(0)), (8,),
+        "quantized_relu", 4,
+        current_step=keras.Variable(0, trainable=False)), (8,),
                             "not found in registry"),
     "QDenseBatchnorm": (lambda: qkeras.QDenseBatchnorm(2), (8,),
                         "not found in registry"),

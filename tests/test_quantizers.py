@@ -12,6 +12,7 @@ from keras import ops
 import numpy as np
 import pytest
 
+from multibackend import TORCH
 from multibackend import compiled
 from multibackend import compiled_modes
 from multibackend import gradient
@@ -1224,6 +1225,27 @@ def test_po2_rounding_ties_are_qkeras_values_on_every_backend():
     for kwargs in compiled_modes():
       np.testing.assert_array_equal(np_out(compiled(q, **kwargs)(tensor(v))),
                                     want)
+
+
+@pytest.mark.skipif(not TORCH, reason="PyTorch's straight-through functions")
+def test_torch_straight_through_equals_the_portable_path():
+  """qkeras._qmath.ste / ste_window use plain torch.autograd.Functions on
+  PyTorch; values (signed zeros, NaN, inf) and gradients are those of the
+  keras.ops versions TensorFlow and JAX run."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  x = np.array([-2.0, -0.0, 0.0, 0.5, 1.0, 1.5, 3e38, np.inf, -np.inf,
+                np.nan], F32)
+  xq = tensor(np.array([-1.5, -0.0, 0.0, 0.5, 1.0, 1.5, 1.75, 1.75, -2.0,
+                        np.nan], F32))
+  pairs = [(_qmath.ste, _qmath.ste_portable),
+           (lambda v, q: _qmath.ste_window(v, q, 0.0, 1.5),
+            lambda v, q: _qmath.ste_window_portable(v, q, 0.0, 1.5))]
+  for fast, portable in pairs:
+    a = np_out(fast(tensor(x), xq))
+    b = np_out(portable(tensor(x), xq))
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+    np.testing.assert_array_equal(gradient(lambda v: fast(v, xq), x),
+                                  gradient(lambda v: portable(v, xq), x))
 
 
 def test_pow2_exact():
