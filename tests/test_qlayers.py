@@ -278,6 +278,20 @@ def test_get_initializer_and_constraint_helpers():
 # ----------------------------------------------------------------------------
 class TestQAdaptiveActivation:
 
+  @pytest.mark.skipif(keras.backend.backend() == "torch",
+                      reason="PyTorch cannot create a trainable int variable")
+  def test_trainable_step_variable_becomes_state(self):
+    step = keras.Variable(0, dtype="int32", trainable=True, name="step")
+    with pytest.warns(UserWarning, match="made non-trainable"):
+      layer = QAdaptiveActivation("quantized_relu", 4, current_step=step)
+    assert not step.trainable
+    inp = keras.Input((3,))
+    model = keras.Model(inp, layer(inp))
+    model.compile("sgd", "mse")
+    x = np.random.RandomState(0).normal(size=(8, 3)).astype(F32)
+    model.fit(x, x, epochs=1, verbose=0)  # JAX: no gradient of an int
+    assert all(v is not step for v in model.trainable_variables)
+
   def test_ema_and_integer_bits(self):
     with pytest.warns(UserWarning, match="estimating the step"):
       layer = QAdaptiveActivation("quantized_bits", 8, ema_decay=0.5,
