@@ -36,6 +36,7 @@ def _memoized(fn):
       cache[args] = fn(*args)
     return cache[args]
 
+  wrapper.cache_clear = cache.clear
   return wrapper
 
 
@@ -486,7 +487,7 @@ def round_to_po2(scale):
   v = scale + epsilon()
   bits = ops.view(ops.cast(v, "float32"), "int32")
   binade = clip(ops.right_shift(bits, 23), 0, 255)
-  (cut,) = _table_tensors("rnd", False)[1:]
+  (cut,) = _table_tensors("rnd", False, bits)[1:]
   up = ops.cast(bits >= ops.take(cut, binade), "int32")
   magnitude = ops.view(ops.left_shift(binade + up, 23), "float32")
   if keras.backend.standardize_dtype(v.dtype) != "float32":
@@ -743,8 +744,8 @@ def log2_code(v, mode="rnd", quadratic=False):
   negative values give INT32_MIN, +inf gives INT32_MAX; NaN is undefined
   (callers keep NaN).
   """
-  base, *cuts = _table_tensors(mode, bool(quadratic))
   bits = ops.view(ops.cast(v, "float32"), "int32")
+  base, *cuts = _table_tensors(mode, bool(quadratic), bits)
   binade = clip(ops.right_shift(bits, 23), 0, 255)
   code = ops.take(base, binade)
   for cut in cuts:
@@ -752,21 +753,29 @@ def log2_code(v, mode="rnd", quadratic=False):
   return code
 
 
-def _table_tensors(mode, quadratic):
-  """``_binade_tables`` as tensors: NumPy arrays that TensorFlow and JAX
-  make constants of where they are used (a cached tensor could belong to
-  another graph or trace); on PyTorch, cached tensors (converting them at
-  every call costs more than the lookup)."""
+def _table_tensors(mode, quadratic, like):
+  """``_binade_tables`` as tensors for an input like ``like``.
+
+  TensorFlow and JAX get the NumPy arrays, which they make constants of
+  where they are used (a cached tensor could belong to another graph or
+  trace). PyTorch gets tensors cached on the CPU (converting them at every
+  call costs more than the lookup), moved to ``like``'s device: not made by
+  ``keras.ops``, whose device scope is Keras's scratch device while a model
+  is being built.
+  """
   base, cuts = _binade_tables(mode, quadratic)
   if keras.backend.backend() == "torch":
-    return _torch_table_tensors(mode, quadratic)
+    return tuple(t.to(like.device) for t in _torch_table_tensors(mode,
+                                                                 quadratic))
   return (base,) + cuts
 
 
 @_memoized
 def _torch_table_tensors(mode, quadratic):
   base, cuts = _binade_tables(mode, quadratic)
-  return tuple(ops.convert_to_tensor(t) for t in (base,) + cuts)
+  torch = _torch()
+  return tuple(torch.tensor(t, dtype=torch.int32, device="cpu")
+               for t in (base,) + cuts)
 
 
 def pow2_exact(e):

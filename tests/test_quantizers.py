@@ -1248,6 +1248,30 @@ def test_torch_straight_through_equals_the_portable_path():
                                   gradient(lambda v: portable(v, xq), x))
 
 
+def test_po2_tables_first_used_in_a_symbolic_build():
+  """Lookup tables first needed while Keras builds a model symbolically
+  (PyTorch: under Keras's scratch device scope) stay right after training.
+
+  (PyTorch tables made with keras.ops there read back as zeros after fit.)
+  """
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  from qkeras.qconvolutional import QConv1D  # pylint: disable=g-import-not-at-top
+  _qmath._torch_table_tensors.cache_clear()  # pylint: disable=protected-access
+  inp = keras.Input((5, 3))
+  model = keras.Model(inp, QConv1D(4, 2, kernel_quantizer=quantized_bits(
+      4, 0, 1))(inp))
+  model.compile(keras.optimizers.Adam(0.01), "mse")
+  x = np.random.RandomState(2).uniform(-1, 1, (16, 5, 3)).astype(F32)
+  model.fit(x, np.zeros((16, 4, 4), F32), epochs=2, batch_size=8, verbose=0)
+  v = tensor(np.array([[0.14, 0.13, 0.35355341, 3.0]], F32))
+  for _ in range(20):
+    np.testing.assert_array_equal(np_out(_qmath.round_to_po2(v)),
+                                  [[0.125, 0.125, 0.5, 4.0]])
+  first = model.predict(x, verbose=0)
+  for _ in range(5):
+    np.testing.assert_array_equal(model.predict(x, verbose=0), first)
+
+
 def test_pow2_exact():
   from qkeras import _qmath  # pylint: disable=g-import-not-at-top
   e = np.arange(-160, 140, dtype=np.int32)
