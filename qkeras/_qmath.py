@@ -8,8 +8,11 @@ Conventions (same as QKeras 0.9):
 * ``round`` is round-half-to-even (``tf.round``), except where a caller
   explicitly uses ``floor(v + 0.5)``.
 * ``eps`` is ``keras.config.epsilon()`` (1e-7 by default), read at call time.
-* ``log2(v)`` is computed as ``log(v) / log(2)`` in the input dtype, exactly as
-  QKeras does, so that power-of-two rounding ties fall the same way.
+* Power-of-two exponents are QKeras's ``round(log(v) / log(2))`` in float32
+  as TensorFlow computes it, taken from a table (``log2_code``), so that
+  rounding ties fall the same way on every backend and in every mode.
+* Where backends differ in gradients (clip ends, min/max ties) or values
+  (PyTorch's ``sign(NaN)``), the helpers below follow TensorFlow.
 * Straight-through estimators return the quantized value *exactly* in the
   forward pass (QKeras computes ``x + (xq - x)``, which equals ``xq`` except
   when ``|x|`` is so large that ``xq - x`` rounds, or ``x`` is infinite) and
@@ -21,8 +24,6 @@ import functools
 import numpy as np
 import keras
 from keras import ops
-
-LOG_2 = float(np.log(2.0))
 
 
 def _memoized(fn):
@@ -467,13 +468,8 @@ def sign_nonzero(x):
 
 
 # --------------------------------------------------------------------------
-# Logs and power-of-two scales.
+# Power-of-two scales.
 # --------------------------------------------------------------------------
-def log2(x):
-  """``log(x) / log(2)``, as QKeras computes it."""
-  return ops.log(x) / LOG_2
-
-
 def round_to_po2(scale):
   """``2 ** round(log2(scale + eps))``, exactly as QKeras computes it.
 
@@ -763,10 +759,10 @@ def _table_tensors(mode, quadratic, like):
   ``keras.ops``, whose device scope is Keras's scratch device while a model
   is being built.
   """
-  base, cuts = _binade_tables(mode, quadratic)
   if keras.backend.backend() == "torch":
-    return tuple(t.to(like.device) for t in _torch_table_tensors(mode,
-                                                                 quadratic))
+    return tuple(t.to(like.device)
+                 for t in _torch_table_tensors(mode, quadratic))
+  base, cuts = _binade_tables(mode, quadratic)
   return (base,) + cuts
 
 
