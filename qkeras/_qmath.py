@@ -144,9 +144,14 @@ def divide(a, b):
   QKeras divided eagerly. Adding ``0 * sign(a)`` makes the divisor a tensor
   computed from ``a``, which they divide as written; the value is unchanged
   (``sign(a)`` is finite, and NaN only where ``a / b`` is NaN anyway).
-  PyTorch divides as written.
+  PyTorch divides as written, except that on CUDA it multiplies by the
+  reciprocal of a divisor that is a Python number (a "CPU scalar"): such a
+  divisor is made a tensor on ``a``'s device first.
   """
   if keras.backend.backend() == "torch":
+    if is_python_number(b) and getattr(a, "is_cuda", False):
+      import torch  # pylint: disable=g-import-not-at-top
+      b = torch.full((), b, dtype=a.dtype, device=a.device)
     return a / b
   return a / (b + 0.0 * ops.sign(a))
 
@@ -291,6 +296,7 @@ def ste(x, xq):
   ``torch.compile`` rejects.
   """
   if keras.backend.backend() == "torch":
+    x, xq = _same_device(x, xq)
     return _torch_functions()["ste"].apply(x, ops.cast(xq, x.dtype))
   return ste_portable(x, xq)
 
@@ -319,9 +325,23 @@ def ste_window(x, xq, low, high):
   ``torch.autograd.Function`` (see ``ste``).
   """
   if keras.backend.backend() == "torch":
+    x, xq = _same_device(x, xq)
     return _torch_functions()["window"].apply(
         x, ops.cast(xq, x.dtype), _value(low), _value(high))
   return ste_window_portable(x, xq, low, high)
+
+
+def _same_device(x, xq):
+  """PyTorch: ``x`` (and its gradient) on ``xq``'s device.
+
+  Keras ops move inputs to the default device (the GPU, where there is one),
+  so a CPU tensor given to a quantizer yields a CUDA ``xq``; the autograd
+  functions below must return the gradient on the device of their input.
+  """
+  device = getattr(xq, "device", None)
+  if device is not None and getattr(x, "device", device) != device:
+    x = x.to(device)  # differentiable: the gradient flows back to the CPU
+  return x, xq
 
 
 @_memoized

@@ -54,7 +54,7 @@ def gradient(fn, x, upstream=None):
     g = jax.grad(loss)(jax.numpy.asarray(x))
   else:
     import torch  # pylint: disable=g-import-not-at-top
-    v = torch.tensor(x, requires_grad=True)
+    v = ops.convert_to_tensor(x).detach().requires_grad_()  # default device
     loss(v).backward()
     g = v.grad
   return np.zeros(x.shape, F32) if g is None else np_out(g).astype(F32)
