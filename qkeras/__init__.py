@@ -10,6 +10,10 @@ no environment variables, no Keras configuration, no eager-mode assertion.
 import sys as _sys
 import types as _types
 
+from qkeras import _install_check
+
+_install_check.warn_if_mixed()
+
 from qkeras import b2t
 from qkeras import base_quantizer
 from qkeras import bn_folding_utils
@@ -31,6 +35,7 @@ from qkeras import quantizers
 from qkeras import registry
 from qkeras import safe_eval as _safe_eval_module
 from qkeras import utils
+from qkeras import qtools  # an attribute after import, as in QKeras
 from qkeras.b2t import BinaryToThermometer
 from qkeras.base_quantizer import BaseQuantizer
 from qkeras.bn_folding_utils import unfold_model

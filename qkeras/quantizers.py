@@ -133,6 +133,134 @@ def _get_least_squares_scale(alpha, x, q, scale_axis=None,
 _get_scale = _get_least_squares_scale
 
 
+def _get_unrolled_shape(input_shape, unroll_factor, unroll_axis):
+  """Shape with each ``unroll_axis`` split into ``(n / factor, factor)``.
+
+  Returns ``(unrolled_shape, unrolled_axis)``: the new shape (a list) and
+  where each unrolled axis is in it. ``unroll_factor`` and ``unroll_axis``
+  are both ints or both lists of the same length. E.g. ``[16, 32]`` with
+  factor 4 on axis 1 -> ``([16, 8, 4], 1)``; with factors ``[2, 4]`` on
+  axes ``[0, 1]`` -> ``([8, 2, 8, 4], [0, 2])``.
+  """
+  if isinstance(unroll_axis, (list, tuple)):
+    if (not isinstance(unroll_factor, (list, tuple)) or
+        len(unroll_factor) != len(unroll_axis)):
+      V.fail("_get_unrolled_shape", "unroll_factor",
+             f"a list of {len(unroll_axis)} ints (one per unroll_axis)",
+             unroll_factor)
+    axes, factors = list(unroll_axis), list(unroll_factor)
+  else:
+    axes, factors = [unroll_axis], [unroll_factor]
+  shape = list(input_shape)
+  rank = len(shape)
+  order = sorted(range(len(axes)), key=lambda i: axes[i] % rank)
+  unrolled, new_axes, taken = [], [0] * len(axes), 0
+  for i in order:
+    axis, factor = axes[i] % rank, int(factors[i])
+    if factor <= 0 or shape[axis] % factor:
+      V.fail("_get_unrolled_shape", "unroll_factor",
+             f"a positive divisor of the length {shape[axis]} of axis {axis}",
+             factor)
+    unrolled += shape[taken:axis]
+    new_axes[i] = len(unrolled)
+    unrolled += [shape[axis] // factor, factor]
+    taken = axis + 1
+  unrolled += shape[taken:]
+  if isinstance(unroll_axis, (list, tuple)):
+    return unrolled, new_axes
+  return unrolled, new_axes[0]
+
+
+def _get_rolled_back_shape(input_shape, roll_axis):
+  """Inverse of ``_get_unrolled_shape``: merges each ``roll_axis`` with the
+  axis after it. E.g. ``[16, 8, 4]`` with ``roll_axis=1`` -> ``[16, 32]``;
+  ``[8, 2, 8, 4]`` with ``roll_axis=[0, 2]`` -> ``[16, 32]``.
+  """
+  axes = roll_axis if isinstance(roll_axis, (list, tuple)) else [roll_axis]
+  shape = list(input_shape)
+  for axis in sorted((a % len(shape) for a in axes), reverse=True):
+    if axis + 1 >= len(shape):
+      V.fail("_get_rolled_back_shape", "roll_axis",
+             f"axes followed by another axis of {list(input_shape)}", roll_axis)
+    shape[axis:axis + 2] = [shape[axis] * shape[axis + 1]]
+  return shape
+
+
+def _validate_axis_and_eps(x_shape, scale_axis, elements_per_scale):
+  """Checks ``scale_axis`` / ``elements_per_scale`` against ``x_shape``.
+
+  Returns both as lists of the same length (an int ``elements_per_scale``
+  applies to every scale axis); each count must divide its axis' length.
+  """
+  rank = len(x_shape)
+  if scale_axis is None:
+    scale_axis = [a for a in range(rank)
+                  if a not in _qmath.scaling_axes(None, rank)]
+  axes = list(scale_axis) if isinstance(scale_axis, (list, tuple)) else [
+      scale_axis]
+  axes = [int(a) % rank for a in axes]
+  if isinstance(elements_per_scale, (list, tuple)):
+    counts = [int(e) for e in elements_per_scale]
+  else:
+    counts = [int(elements_per_scale)] * len(axes)
+  if len(counts) != len(axes):
+    V.fail("_validate_axis_and_eps", "elements_per_scale",
+           f"one value per scale axis {axes}", elements_per_scale)
+  for axis, count in zip(axes, counts):
+    if count <= 0 or x_shape[axis] % count:
+      V.fail("_validate_axis_and_eps", "elements_per_scale",
+             f"positive divisors of the scale axes' lengths "
+             f"{[x_shape[a] for a in axes]}", elements_per_scale)
+  return axes, counts
+
+
+def _repeat_along_axis(x, repeats, axis):
+  """Repeats each element of ``x`` ``repeats`` times along ``axis``."""
+  return ops.repeat(_qmath.to_float_tensor(x), repeats, axis=axis)
+
+
+def _repeat_along_axes(x, repeats, axes):
+  """``_repeat_along_axis`` for each ``(repeat, axis)`` pair."""
+  for repeat, axis in zip(repeats, axes):
+    x = _repeat_along_axis(x, repeat, axis)
+  return x
+
+
+def _get_scale_mean(scale_axis, x, q, elements_per_scale):
+  """``(mean(x*q), mean(q*q))`` for the least-squares scale, per scale group.
+
+  The means are taken over every axis but ``scale_axis`` (None: the channel
+  axis) and, with ``elements_per_scale``, over groups of that many
+  consecutive elements along each scale axis; the result keeps ``x``'s
+  shape with the reduced axes set to 1 (each group's mean repeated).
+  """
+  x = _qmath.to_float_tensor(x)
+  q = _qmath.to_float_tensor(q)
+  axes = _qmath.scaling_axes(scale_axis, len(x.shape))
+  if elements_per_scale is None:
+    return (ops.mean(x * q, axis=axes, keepdims=True),
+            ops.mean(q * q, axis=axes, keepdims=True))
+  return (_qmath.grouped_mean(x * q, axes, elements_per_scale),
+          _qmath.grouped_mean(q * q, axes, elements_per_scale))
+
+
+def _clip_power_of_two(x_abs, min_exp, max_exp, max_value,
+                       quadratic_approximation=False,
+                       use_stochastic_rounding=False, log2_rounding="rnd",
+                       training=None, seed=None):
+  """The clipped power-of-two exponent of ``x_abs`` (``quantized_po2``'s).
+
+  See ``_qmath.clip_power_of_two``; stochastic rounding applies only with
+  ``training=True`` (QKeras read the global learning phase).
+  """
+  V.check_choice("_clip_power_of_two", "log2_rounding", log2_rounding,
+                 ("rnd", "floor"))
+  return _qmath.clip_power_of_two(
+      _qmath.to_float_tensor(x_abs), min_exp, max_exp, max_value,
+      quadratic_approximation, use_stochastic_rounding, log2_rounding,
+      training, seed)
+
+
 def _round_through(x, use_stochastic_rounding=False, precision=0.5,
                    training=None, seed=None):
   """Round (half to even) with a straight-through gradient.
@@ -220,7 +348,8 @@ _SIGMOIDS = {
     "smooth": _qmath.smooth_sigmoid,
     "real": _qmath.real_sigmoid,
 }
-_sigmoid = _qmath.hard_sigmoid
+_default_sigmoid_type = "hard"
+_sigmoid = _SIGMOIDS[_default_sigmoid_type]
 
 
 def set_internal_sigmoid(mode):
@@ -326,12 +455,20 @@ def _check_po2_exponents(owner, alpha, min_e, max_e, elements_per_scale,
   return min_e, max_e
 
 
-def _string_alpha_needs_bits(owner, alpha, bits, keep_negative):
+def _string_alpha_needs_bits(owner, alpha, bits):
+  """``quantized_bits``: a string ``alpha`` needs at least 2 bits.
+
+  With 1 bit there are no levels to scale (``L = 0``): QKeras 0.9 returned
+  NaN for ``alpha="auto"`` (an infinite scale times code 0) and all zeros
+  for ``alpha="auto_po2"`` (the least-squares refinement of code 0).
+  """
   if isinstance(alpha, str) and bits == 1:
     raise ValueError(
         f"{owner}: argument 'alpha'={alpha!r} needs bits >= 2; a 1-bit "
-        "quantizer has no levels to scale (QKeras returned NaN). Use "
-        f"binary(alpha={alpha!r}) for a scaled sign function.")
+        "quantized_bits has no levels to scale (QKeras 0.9 returned NaN for "
+        "alpha='auto' and all zeros for alpha='auto_po2'). Use "
+        f"binary(alpha={alpha!r}) or quantized_linear(1, alpha={alpha!r}) "
+        "for a scaled sign function.")
 
 
 # ==========================================================================
@@ -399,8 +536,6 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
   @alpha.setter
   def alpha(self, alpha):
     self._alpha = V.check_alpha("quantized_linear", alpha)
-    _string_alpha_needs_bits("quantized_linear", self._alpha, self._bits,
-                             self._keep_negative)
     self.quantization_scale = self.default_quantization_scale
 
   @property
@@ -495,7 +630,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
     return x + ops.cast(q, x.dtype) * (xq - x)
 
   def _set_trainable_parameter(self):
-    if self._alpha is None and not self.use_sign_function:
+    if self._alpha is None:
       self.alpha = "auto_po2"
       self.symmetric = True
 
@@ -581,7 +716,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     self.symmetric = V.check_flag(name, "symmetric", symmetric)
     self.keep_negative = V.check_flag(name, "keep_negative", keep_negative)
     self.alpha = V.check_alpha(name, alpha)
-    _string_alpha_needs_bits(name, self.alpha, self.bits, self.keep_negative)
+    _string_alpha_needs_bits(name, self.alpha, self.bits)
     self.use_stochastic_rounding = V.check_flag(
         name, "use_stochastic_rounding", use_stochastic_rounding)
     self.scale_axis = V.check_scale_axis(name, scale_axis)
@@ -633,8 +768,14 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
 
   @staticmethod
   def _auto_codes(a, s, half_levels):
-    """``min(floor(a / s + 0.5), L/2)`` for ``a = |x_n|`` (half away from 0)."""
-    return _qmath.minimum(ops.floor(_qmath.divide(a, s) + 0.5), half_levels)
+    """``min(floor(a / s + 0.5), L/2)`` for ``a = |x_n|`` (half away from 0).
+
+    ``a = 0`` gives code 0 also where the scale is 0 (an all-zero channel,
+    e.g. a pruned one, has ``s = max|x_n| * 2 / L = 0``): QKeras returns 0
+    there, not ``0 / 0``.
+    """
+    codes = _qmath.minimum(ops.floor(_qmath.divide(a, s) + 0.5), half_levels)
+    return ops.where(a == 0.0, 0.0, codes)
 
   def _auto_quantize(self, x, m, m_i):
     """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``.
@@ -710,7 +851,8 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
                                          self.use_ste)
 
   def _set_trainable_parameter(self):
-    # A 1-bit quantizer has no levels to scale: it stays a plain sign.
+    # A 1-bit quantizer has no levels to scale: it stays a plain sign
+    # (QKeras switched it to "auto_po2", which quantizes every value to 0).
     if self.alpha is None and self.bits > 1:
       self.alpha = "auto_po2"
       self.freeze_scale = False

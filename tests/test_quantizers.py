@@ -120,6 +120,20 @@ class TestQuantizedBits:
     np.testing.assert_allclose(np_out(q.scale), s * 8, rtol=1e-6)
     assert q.symmetric  # string alpha forces symmetric
 
+  @pytest.mark.parametrize("alpha", ["auto", "auto_po2"])
+  @pytest.mark.parametrize("cls", ["quantized_bits", "quantized_linear"])
+  def test_all_zero_channel_gives_zeros_not_nan(self, cls, alpha):
+    # A pruned (all-zero) kernel column: QKeras 0.9 returns 0 there.
+    w = np.random.RandomState(0).randn(8, 4).astype(F32)
+    w[:, 1] = 0
+    q = quantized_bits(4, 0, 1, alpha=alpha) if cls == "quantized_bits" else (
+        quantized_linear(4, 0, alpha=alpha))
+    y = np_out(q(w))
+    assert not np.isnan(y).any()
+    np.testing.assert_array_equal(y[:, 1], np.zeros(8, F32))
+    other = np.delete(np.arange(4), 1)
+    np.testing.assert_array_equal(y[:, other], np_out(q(w[:, other])))
+
   def test_post_training_scale_freezes_the_auto_scale(self):
     x = np.random.RandomState(0).normal(size=(6, 5)).astype(F32)
     q = quantized_bits(6, 1, alpha="auto_po2")
@@ -283,6 +297,20 @@ class TestQuantizedLinear:
   def test_range(self):
     np.testing.assert_array_equal(
         quantized_linear(3, 1).range(), [0, 0.5, 1, 1.5, -1.5, -1, -0.5])
+
+  def test_one_bit_sign_function_with_auto_scales(self):
+    # Reference 2.4: 1-bit signed output is +-qs/2; "auto" takes
+    # qs = max|x| * 2 / (0.5 - -0.5), "auto_po2" refines it once.
+    x = np.array([[-1.0, 0.3], [0.2, -0.1], [0.0, 0.5]], F32)
+    q = quantized_linear(1, 0, alpha="auto")
+    np.testing.assert_array_equal(np_out(q(x)), [[-1, .5], [1, -.5], [1, .5]])
+    np.testing.assert_array_equal(np_out(q.quantization_scale), [[2, 1]])
+    q = quantized_linear(1, 0, alpha="auto_po2")
+    np.testing.assert_array_equal(
+        np_out(q(x)), [[-.5, .25], [.5, -.25], [.5, .25]])
+    q = quantized_linear(1, 0)
+    q._set_trainable_parameter()  # pylint: disable=protected-access
+    assert q.alpha == "auto_po2"  # as upstream: every quantized_linear
 
   def test_auto_po2_is_least_squares_refined(self):
     x = np.random.RandomState(4).normal(size=(20, 3)).astype(F32)
@@ -960,6 +988,8 @@ class TestGetQuantizer:
     (lambda: quantized_bits(4, alpha=-1.0), "'alpha'"),
     (lambda: quantized_bits(4, alpha=[1.0, np.nan]), "'alpha'"),
     (lambda: quantized_bits(1, alpha="auto"), "needs bits >= 2"),
+    (lambda: quantized_bits(1, alpha="auto_po2"),
+     "returned NaN for alpha='auto' and all zeros for alpha='auto_po2'"),
     (lambda: quantized_bits(4, post_training_scale=[1.0]),
      "'post_training_scale' must be None unless alpha"),
     (lambda: quantized_bits(4, alpha="auto", post_training_scale=[-1.0]),

@@ -27,10 +27,15 @@ from qkeras.autoqkeras.utils import get_quantization_dictionary
 from qkeras.autoqkeras.utils import plot_history
 from qkeras.autoqkeras.utils import print_qmodel_summary
 from qkeras.autoqkeras.utils import save_quantization_dict
+# QKeras's ``from qkeras.autoqkeras import *`` also gave these (its notebooks
+# rely on it).
+from qkeras.utils import clone_model
+from qkeras.utils import model_quantize
 
 __all__ = ["AutoQKeras", "AutoQKerasScheduler", "AutoQKHyperModel",
            "REGISTERED_LAYERS", "Q_LAYERS", "SEQUENCE_LAYERS",
            "ForgivingFactor", "ForgivingFactorBits", "ForgivingFactorPower",
            "forgiving_factor", "default_quantization_config",
            "Q_SEQUENCE_LAYERS", "get_quantization_dictionary",
-           "plot_history", "print_qmodel_summary", "save_quantization_dict"]
+           "plot_history", "print_qmodel_summary", "save_quantization_dict",
+           "model_quantize", "clone_model"]

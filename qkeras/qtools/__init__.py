@@ -5,7 +5,7 @@
     from qkeras.qtools import settings as qtools_settings
 
 ``python -m qkeras.qtools MODEL.keras`` prints both for a saved model.
-Not imported by ``import qkeras`` (as in QKeras).
+``import qkeras`` imports it (``qkeras.qtools`` is an attribute, as in QKeras).
 """
 
 from qkeras.qtools import settings

@@ -1,6 +1,7 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """Helpers of the data-type map (QKeras's ``qtools.qtools_util``)."""
 
+import math
 import sys
 
 import numpy as np
@@ -154,3 +155,95 @@ def adjust_accumulator_for_auto_po2(layer, multiplier,
   from qkeras.qtools.quantized_operators import auto_po2  # pylint: disable=g-import-not-at-top
   return auto_po2.adjust_accumulator_for_auto_po2(
       layer, multiplier, qkeras_weight_quantizer, bias_quantizer)
+
+
+# Helpers of the divide-and-conquer cost model (qkeras.qtools.DnC).
+
+LAYER_INFO_ATTRIBUTES = ("layer_type", "input_channel", "output_channel",
+                         "kernel_height", "kernel_width")
+
+
+def _channel_axis(layer):
+  return 1 if getattr(layer, "data_format", None) == "channels_first" else -1
+
+
+def _tensor_channels(layer, which):
+  """The channel count of the layer's ``which`` ("input"/"output") tensor;
+  None when the layer has no single such tensor (never called, shared)."""
+  try:
+    tensor = getattr(layer, which)
+  except (AttributeError, ValueError):
+    return None
+  shape = getattr(tensor, "shape", None)
+  if shape is None or len(shape) < 2:
+    return None
+  channels = shape[_channel_axis(layer)]
+  return None if channels is None else int(channels)
+
+
+def _kernel_channels(layer):
+  """``(input_channel, output_channel)`` read from the layer's kernel (None
+  without one): Dense ``(ci, co)``, Conv ``(..., ci / groups, co)``,
+  DepthwiseConv ``(..., ci, multiplier)`` -> ``(ci, ci * multiplier)``."""
+  kernel = getattr(layer, "depthwise_kernel", None)
+  if kernel is not None:
+    ci, multiplier = (int(d) for d in tuple(kernel.shape)[-2:])
+    return ci, ci * multiplier
+  kernel = getattr(layer, "kernel", None)
+  if kernel is None:
+    return None
+  ci, co = (int(d) for d in tuple(kernel.shape)[-2:])
+  return ci * int(getattr(layer, "groups", 1) or 1), co
+
+
+def get_layer_info(layer, attr_name):
+  """One hardware dimension of ``layer`` (QKeras's DnC helper).
+
+  Args:
+    layer: a Keras layer.
+    attr_name: one of ``LAYER_INFO_ATTRIBUTES``:
+      "layer_type": the class name;
+      "input_channel" / "output_channel": the channel axis (last, or axis 1
+        for ``channels_first``) of the layer's input / output tensor, read
+        from the kernel when the layer has no single input/output tensor
+        (DepthwiseConv: ``output = input * depth_multiplier``);
+      "kernel_height" / "kernel_width": ``kernel_size`` (a 1-D kernel
+        ``(k,)`` is height 1, width ``k``); 1 for layers without one.
+
+  Returns:
+    The value (str for "layer_type", else int; None for a channel count
+    that cannot be known).
+  """
+  if attr_name not in LAYER_INFO_ATTRIBUTES:
+    raise ValueError(f"get_layer_info: unknown attribute {attr_name!r}; "
+                     f"expected one of {LAYER_INFO_ATTRIBUTES}.")
+  if attr_name == "layer_type":
+    return type(layer).__name__
+  if attr_name in ("kernel_height", "kernel_width"):
+    size_ = tuple(getattr(layer, "kernel_size", None) or (1, 1))
+    if len(size_) == 1:
+      size_ = (1,) + size_
+    return int(size_[0] if attr_name == "kernel_height" else size_[1])
+  which = "input" if attr_name == "input_channel" else "output"
+  channels = _tensor_channels(layer, which)
+  if channels is None:
+    from_kernel = _kernel_channels(layer)
+    if from_kernel is not None:
+      channels = from_kernel[0 if which == "input" else 1]
+  return channels
+
+
+def is_upsampled(layer):
+  """Whether ``layer`` upsamples (an ``UpSampling1D/2D/3D`` layer)."""
+  return "UpSampling" in type(layer).__name__
+
+
+def find_divisors(num):
+  """The positive divisors of the positive integer ``num``, ascending
+  (``find_divisors(12) == [1, 2, 3, 4, 6, 12]``)."""
+  num = int(num)
+  if num < 1:
+    raise ValueError(f"find_divisors: expected a positive integer, got {num}.")
+  small = [d for d in range(1, math.isqrt(num) + 1) if num % d == 0]
+  large = [num // d for d in reversed(small) if d * d != num]
+  return small + large
