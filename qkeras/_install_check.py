@@ -15,33 +15,39 @@ import warnings
 
 # A file that only this distribution installs: a distribution owning
 # ``qkeras`` files without it is another project.
-_OWN_MARKER = "qkeras/_po2_table.py"
+_OWN_MARKER = b"qkeras/_po2_table.py"
 
 
 def _metadata_files(info_dir):
-  """The installed-file list of a ``.dist-info`` / ``.egg-info`` dir (text)."""
+  """The installed-file list of a ``.dist-info`` / ``.egg-info`` dir (bytes)."""
   for name in ("RECORD", "installed-files.txt", "SOURCES.txt"):
     path = os.path.join(info_dir, name)
-    if os.path.isfile(path):
-      try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-          return f.read()
-      except OSError:
-        return ""
-  return ""
-
-
-def _owns_qkeras(info_dir, files):
-  top_level = os.path.join(info_dir, "top_level.txt")
-  if os.path.isfile(top_level):
     try:
-      with open(top_level, encoding="utf-8", errors="replace") as f:
-        if "qkeras" in f.read().split():
-          return True
+      with open(path, "rb") as f:
+        return f.read()
     except OSError:
-      pass
-  return files.startswith("qkeras/") or "\nqkeras/" in files or (
-      "../qkeras/" in files)
+      continue
+  return b""
+
+
+def _top_level_names(info_dir):
+  """Names in ``top_level.txt`` (setuptools), or None where there is none."""
+  try:
+    with open(os.path.join(info_dir, "top_level.txt"), "rb") as f:
+      return f.read().split()
+  except OSError:
+    return None
+
+
+def _foreign_owner(info_dir):
+  """Whether this distribution installs ``qkeras`` files and is not ours."""
+  top_level = _top_level_names(info_dir)
+  if top_level is not None and b"qkeras" not in top_level:
+    return False  # the common case: only a small file is read
+  files = _metadata_files(info_dir)
+  owns = top_level is not None or files.startswith(b"qkeras/") or (
+      b"\nqkeras/" in files) or b"../qkeras/" in files
+  return owns and _OWN_MARKER not in files
 
 
 def _distribution_name(info_dir):
@@ -73,8 +79,7 @@ def other_qkeras_distributions(paths=None):
       if not name.endswith((".dist-info", ".egg-info")):
         continue
       info_dir = os.path.join(directory, name)
-      files = _metadata_files(info_dir)
-      if _owns_qkeras(info_dir, files) and _OWN_MARKER not in files:
+      if _foreign_owner(info_dir):
         found.append((_distribution_name(info_dir), directory))
   return found
 

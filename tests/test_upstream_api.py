@@ -498,6 +498,13 @@ def test_other_distribution_owning_qkeras_is_detected(tmp_path):
       ("HGQ2 0.1.0", str(site))]
   with pytest.warns(UserWarning, match="'HGQ2 0.1.0'.*pip uninstall HGQ2"):
     _install_check.warn_if_mixed([str(site)])
+  # setuptools metadata: top_level.txt names the packages.
+  shim = _fake_site(tmp_path / "shim", "hgq2-0.2", ["hgq/__init__.py"])
+  (shim / "hgq2-0.2.dist-info" / "top_level.txt").write_text("hgq\nqkeras\n")
+  assert _install_check.other_qkeras_distributions([str(shim)]) == [
+      ("hgq2 0.2", str(shim))]
+  (shim / "hgq2-0.2.dist-info" / "top_level.txt").write_text("hgq\n")
+  assert not _install_check.other_qkeras_distributions([str(shim)])
   # This qkeras's own metadata (it ships qkeras/_po2_table.py) is no conflict.
   own = _fake_site(tmp_path / "own", "qkeras-0.9.0",
                    ["qkeras/__init__.py", "qkeras/_po2_table.py"])
