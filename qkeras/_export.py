@@ -115,12 +115,16 @@ def _quantizer_name(quantizer):
 
 
 def _hardware_format(quantizer, qweight):
-  """``(hw_weight, sign, scale)`` of a quantized weight.
+  """``(hw_weight, sign, scale)`` of a quantized weight, as QKeras 0.9.
 
   * po2 quantizers: ``hw = round(log2|w|)`` and ``sign = sign(w)`` (0 -> +1);
-  * ``quantized_bits(alpha="auto_po2")``: the integer codes
-    ``hw = w / s`` and their power-of-two step ``s = scale * 2**integer /
-    2**(bits - keep_negative)`` (``w == hw * s``);
+  * ``quantized_bits(alpha="auto_po2")``: ``hw = w * m / m_i`` (the weight
+    in steps of the unscaled ``quantized_bits(bits, integer)``, ``m_i / m``,
+    with ``m = 2**(bits - keep_negative)``, ``m_i = 2**integer``) and the
+    power-of-two step of the scaled grid ``s = scale * m_i / m``. As in
+    QKeras, ``hw`` is not divided by the scale: it is the integer code times
+    ``quantizer.scale`` (integer codes only where that scale is 1), so
+    ``w == hw * m_i / m`` and ``w == (hw / quantizer.scale) * s``;
   * otherwise ``hw = w``.
   """
   if quantizer is not None and "_po2" in _quantizer_name(quantizer):
@@ -133,10 +137,10 @@ def _hardware_format(quantizer, qweight):
     scale = np.asarray(_numpy(quantizer.scale), np.float32)
     if not np.all(np.round(np.log2(scale)) == np.log2(scale)):
       raise ValueError(f"The auto_po2 scale {scale} is not a power of 2.")
-    m = 2.0 ** (quantizer.bits - quantizer.keep_negative)
-    m_i = 2.0 ** _qmath.to_numpy(quantizer.integer)
-    step = (scale * m_i / m).astype(np.float32)
-    return (qweight / step).astype(np.float32), None, step
+    m = np.float32(2.0 ** (quantizer.bits - quantizer.keep_negative))
+    m_i = np.float32(2.0 ** _qmath.to_numpy(quantizer.integer))
+    hw = np.asarray(qweight, np.float32) * m / m_i
+    return hw.astype(np.float32), None, (scale * m_i / m).astype(np.float32)
   return qweight, None, None
 
 

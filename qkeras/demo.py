@@ -241,7 +241,10 @@ def convert_demo(out, float_model, epochs, seed=0):
   with contextlib.redirect_stdout(io.StringIO()):
     saved = model_save_quantized_weights(qmodel)
   entry = saved["first_conv2d"]
-  codes = np.unique(entry["weights"][0])
+  kernel = qmodel.get_layer("first_conv2d").kernel_quantizer_internal
+  # QKeras exports w * m / m_i; the integer codes are w / step.
+  lsb = 2.0**float(kernel.integer) / 2.0**(kernel.bits - kernel.keep_negative)
+  codes = np.unique(entry["weights"][0] * lsb / entry["scales"][0])
   print(f"  exported first_conv2d kernel: integer codes {codes.min():.0f}.."
         f"{codes.max():.0f}, power-of-two steps per filter "
         f"{sorted(set(np.ravel(entry['scales'][0]).tolist()))}", file=out)

@@ -1,8 +1,13 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """``QDepthwiseConv2DTranspose``: grouped (depthwise) transposed convolution."""
 
+import io
+import json
+import warnings
+
 import keras
 from keras import ops
+import numpy as np
 
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import _add_bias
@@ -13,6 +18,8 @@ from qkeras.qlayers import reject_foreign_quantizers
 from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QDepthwiseConv2DTranspose"]
+
+_CLASS_NAME = "QDepthwiseConv2DTranspose"
 
 
 def channel_groups(inputs, size, data_format):
@@ -35,6 +42,9 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
   ``use_bias`` (QKeras created it but never used it), then
   ``depthwise_activation``.
   """
+
+  # Keras 2's Conv2DTranspose config has ``groups`` (always 1 here).
+  _legacy_keys = ("groups",)
 
   def __init__(self, filters, kernel_size, group_size=1, strides=(1, 1),
                padding="valid", output_padding=None, depth_multiplier=1,
@@ -130,3 +140,109 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     if self.use_bias:
       weights.append(self.bias)
     return weights
+
+  def set_weights(self, weights):
+    """Sets ``[depthwise_kernel, bias]``; also takes QKeras 0.9's list.
+
+    QKeras 0.9's bias has shape ``(filters,)`` and was never added to the
+    outputs. A bias of that shape, when ``filters`` differs from the number
+    of channels, is QKeras 0.9's: the layer's bias becomes zeros (QKeras 0.9's
+    outputs; a warning names any non-zero value dropped). A ``(channels,)``
+    bias is this layer's and is added.
+    """
+    weights = list(weights)
+    if self.built and self.use_bias and len(weights) == 2:
+      channels = int(self.bias.shape[0])
+      shape = tuple(np.shape(weights[1]))
+      if shape == (self.filters,) and shape != (channels,):
+        weights[1] = qkeras09_bias(weights[1], channels, self.name)
+    super().set_weights(weights)
+
+
+def qkeras09_bias(bias, channels, name):
+  """This layer's bias for QKeras 0.9's unused bias: zeros of ``(channels,)``.
+
+  Warns when the dropped bias had non-zero values (QKeras 0.9 never added
+  them, so its outputs are reproduced with zeros).
+  """
+  values = np.asarray(ops.convert_to_numpy(bias))
+  if np.any(values != 0):
+    warnings.warn(
+        f"{_CLASS_NAME}(name={name!r}): QKeras 0.9's bias {values.shape} "
+        f"was never added to the outputs; it is replaced by zeros of shape "
+        f"({channels},), which gives QKeras 0.9's outputs.", stacklevel=3)
+  return np.zeros((channels,), values.dtype)
+
+
+def _layer_names(config, names):
+  """Adds the names of every ``QDepthwiseConv2DTranspose`` in ``config``."""
+  if isinstance(config, dict):
+    if (config.get("class_name") == _CLASS_NAME and
+        isinstance(config.get("config"), dict)):
+      names.add(config["config"].get("name"))
+    for value in config.values():
+      _layer_names(value, names)
+  elif isinstance(config, list):
+    for value in config:
+      _layer_names(value, names)
+  return names
+
+
+def _text(value):
+  return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def qkeras09_h5(filepath):
+  """An in-memory copy of a QKeras 0.9 ``.h5`` model with our weight layout.
+
+  Returns None unless ``filepath`` is a Keras-2 ``.h5`` model file with a
+  ``QDepthwiseConv2DTranspose`` that has a bias; otherwise an open, writable
+  in-memory ``h5py.File`` (for Keras's legacy loader) in which each such
+  layer's bias (QKeras 0.9: ``(filters,)``, never added) is zeros of shape
+  ``(channels,)`` (``channels`` from the saved ``depthwise_kernel``), which
+  gives QKeras 0.9's outputs.
+  """
+  import h5py  # pylint: disable=g-import-not-at-top
+  if not isinstance(filepath, str) and not hasattr(filepath, "__fspath__"):
+    return None
+  if not str(filepath).endswith((".h5", ".hdf5")):  # as keras.models
+    return None
+  try:
+    if not h5py.is_hdf5(filepath):
+      return None
+    with h5py.File(filepath, "r") as f:
+      version = _text(f.attrs.get("keras_version", ""))
+      config = f.attrs.get("model_config")
+      if not version.startswith("2") or config is None:
+        return None
+      names = _layer_names(json.loads(_text(config)), set())
+      if not names or "model_weights" not in f:
+        return None
+  except (OSError, ValueError):
+    return None
+  with open(filepath, "rb") as raw:
+    copy = h5py.File(io.BytesIO(raw.read()), "r+")
+  weights = copy["model_weights"]
+  changed = False
+  for group_name in weights:
+    group = weights[group_name]
+    if not isinstance(group, h5py.Group):
+      continue
+    weight_names = [_text(n) for n in group.attrs.get("weight_names", [])]
+    for name in names:
+      suffix = f"{name}/depthwise_kernel:0"
+      kernel = [n for n in weight_names
+                if n == suffix or n.endswith("/" + suffix)]
+      for kernel_name in kernel:
+        bias_name = kernel_name[:-len("depthwise_kernel:0")] + "bias:0"
+        if bias_name not in weight_names:
+          continue
+        channels = group[kernel_name].shape[2]
+        bias = qkeras09_bias(group[bias_name][()], channels, name)
+        del group[bias_name]
+        group.create_dataset(bias_name, data=bias)
+        changed = True
+  if not changed:
+    copy.close()
+    return None
+  return copy

@@ -5,6 +5,11 @@ With an ``average_quantizer`` the division by the pool area ``A`` becomes a
 multiplication by the quantized factor ``q(1/A)``, as a fixed-point divider
 would compute it: ``AvgPool(x * A) * q(1/A)`` (global pooling:
 ``sum(x) * q(1/A)``). An optional ``activation`` (quantizer) follows.
+
+Integer and boolean inputs are averaged as floats of the layer's compute
+dtype (float32 by default), the dtype and values Keras gives for integer
+inputs where its pooling accepts them (``GlobalAveragePooling2D`` on every
+backend, ``AveragePooling2D`` on JAX).
 """
 
 import keras
@@ -31,6 +36,13 @@ class _QPoolingMixin(QuantizerStateMixin):
         owner, "average_quantizer", average_quantizer)
     self.activation = layer_quantizer(owner, "activation", activation)
     self.quantizers = [self.average_quantizer_internal]
+
+  def _float_inputs(self, inputs):
+    """``inputs``, cast to the compute dtype unless already floating."""
+    if keras.backend.is_float_dtype(keras.backend.standardize_dtype(
+        inputs.dtype)):
+      return inputs
+    return ops.cast(inputs, self.compute_dtype)
 
   def _quantized_factor(self, area, dtype, training):
     factor = ops.convert_to_tensor(1.0 / area, dtype)
@@ -69,6 +81,7 @@ class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
     self._init_quantizers(average_quantizer, activation)
 
   def call(self, inputs, training=None):
+    inputs = self._float_inputs(inputs)
     if self.average_quantizer:
       area = int(np.prod(self.pool_size))
       x = super().call(inputs * float(area))
@@ -99,6 +112,7 @@ class QGlobalAveragePooling2D(_QPoolingMixin,
     return int(input_shape[1]) * int(input_shape[2])
 
   def call(self, inputs, training=None):
+    inputs = self._float_inputs(inputs)
     if self.average_quantizer:
       axes = [2, 3] if self.data_format == "channels_first" else [1, 2]
       x = ops.sum(inputs, axis=axes, keepdims=self.keepdims)

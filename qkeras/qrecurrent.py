@@ -427,7 +427,26 @@ _delegate(QGRU, ("recurrent_activation", "reset_after", "implementation"))
 
 @register_layer
 class QBidirectional(keras.layers.Bidirectional):
-  """``Bidirectional`` with QKeras's quantizer accessors."""
+  """``Bidirectional`` with QKeras's quantizer accessors.
+
+  ``layer`` (Keras 2's attribute, which QKeras code reads) is the forward
+  layer: Keras 3 keeps no other copy of the wrapped layer (Keras 2's was the
+  unbuilt layer as given, the forward layer a copy of it).
+  """
+
+  @property
+  def layer(self):
+    """The wrapped (forward) layer; read-only, the same object as
+    ``forward_layer``, so it adds no weights and nothing to saved files."""
+    return self.forward_layer
+
+  def __setattr__(self, name, value):
+    # Checked before Keras tracks ``value`` as a sublayer.
+    if name == "layer":
+      raise AttributeError(
+          f"QBidirectional(name={self.name!r}): 'layer' is read-only (it is "
+          "forward_layer).")
+    super().__setattr__(name, value)
 
   def get_quantizers(self):
     return (self.forward_layer.get_quantizers() +

@@ -28,6 +28,9 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
   quantized bias, then ``pointwise_activation``.
   """
 
+  # Keras 2's Conv2DTranspose config has ``groups`` (always 1 here).
+  _legacy_keys = ("groups",)
+
   def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                output_padding=None, depth_multiplier=1,
                depthwise_activation=None, pointwise_activation=None,

@@ -85,11 +85,18 @@ def load_qmodel(filepath, custom_objects=None, compile=True):  # pylint: disable
   """Loads a model with qkeras layers from ``.keras`` or (legacy) ``.h5``.
 
   Keras-2 QKeras files load too; no ``custom_objects`` are needed for qkeras
-  classes.
+  classes. In QKeras 0.9 ``.h5`` files, the unused ``(filters,)`` bias of
+  ``QDepthwiseConv2DTranspose`` is loaded as zeros of shape ``(channels,)``.
   """
-  return keras.models.load_model(
-      filepath, custom_objects=_custom_objects(custom_objects),
-      compile=compile)
+  objects = _custom_objects(custom_objects)
+  legacy = qdepthwise_conv2d_transpose.qkeras09_h5(filepath)
+  if legacy is not None:
+    from keras.src.legacy.saving import legacy_h5_format  # pylint: disable=g-import-not-at-top
+    with legacy:
+      return legacy_h5_format.load_model_from_hdf5(
+          legacy, custom_objects=objects, compile=compile)
+  return keras.models.load_model(filepath, custom_objects=objects,
+                                 compile=compile)
 
 
 def _is_keras2_config(config):

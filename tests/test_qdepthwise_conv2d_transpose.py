@@ -57,3 +57,132 @@ def test_group_size_and_activation():
   assert clone.group_size == 3
   with pytest.raises(ValueError, match="multiple of group_size"):
     _build(QDepthwiseConv2DTranspose(4, (2, 2), group_size=4), (3, 3, 6))
+
+
+def _qkeras09_weights(rng, channels=3, filters=2, bias=None):
+  """The weight list QKeras 0.9 gives: ``[depthwise_kernel, bias]`` with
+  kernel ``(3, 3, channels, 1)`` and bias ``(filters,)`` (reference 3.4)."""
+  kernel = rng.normal(size=(3, 3, channels, 1)).astype(F32)
+  if bias is None:
+    bias = np.zeros(filters, F32)
+  return [kernel, np.asarray(bias, F32)]
+
+
+def _reference(x, kernel):
+  """QKeras 0.9's outputs: per channel transposed conv, no bias."""
+  q = quantized_bits(4, 0, 1, alpha=1)
+  qk = np_out(q(kernel))
+  return np.concatenate([
+      np_out(ops.conv_transpose(x[..., c:c + 1], qk[:, :, c:c + 1, :], 2,
+                                "same")) for c in range(x.shape[-1])], -1)
+
+
+def _layer(filters=2, name="dt"):
+  return QDepthwiseConv2DTranspose(
+      filters, (3, 3), strides=(2, 2), padding="same",
+      depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+      bias_quantizer="quantized_bits(4,0,1,alpha=1)", name=name)
+
+
+def test_set_weights_accepts_the_qkeras09_layout():
+  rng = np.random.RandomState(3)
+  layer = _build(_layer(), (4, 4, 3))
+  assert layer.bias.shape == (3,)
+  weights = _qkeras09_weights(rng)
+  layer.set_weights(weights)  # QKeras 0.9's (filters,) = (2,) bias
+  np.testing.assert_array_equal(layer.get_weights()[1], np.zeros(3, F32))
+  x = (np.round(rng.normal(size=(2, 4, 4, 3)) * 8) / 8).astype(F32)
+  np.testing.assert_array_equal(np_out(layer(x)), _reference(x, weights[0]))
+  # A non-zero QKeras 0.9 bias was never added: dropped with a warning.
+  with pytest.warns(UserWarning, match="never added"):
+    layer.set_weights(_qkeras09_weights(rng, bias=[0.5, -0.25]))
+  np.testing.assert_array_equal(layer.get_weights()[1], np.zeros(3, F32))
+  # Our own layout still round-trips, and a (channels,) bias is added.
+  ours = [weights[0], np.array([0.5, 0.25, -0.5], F32)]
+  layer.set_weights(ours)
+  np.testing.assert_array_equal(layer.get_weights()[1], ours[1])
+  np.testing.assert_array_equal(np_out(layer(x)),
+                                _reference(x, weights[0]) + ours[1])
+  with pytest.raises(ValueError):
+    layer.set_weights([weights[0], np.zeros(4, F32)])
+
+
+def _write_qkeras09_h5(path, kernel, bias):
+  """A model file as QKeras 0.9 (Keras 2.12) writes it: Input(4, 4, 3) ->
+  QDepthwiseConv2DTranspose(2, (3, 3), strides 2, "same") with the weights
+  ``[kernel, bias]`` (the same layout as tests/data/qkeras09_layers)."""
+  import h5py  # pylint: disable=g-import-not-at-top
+  quantizer = {"class_name": "quantized_bits", "config": {
+      "bits": 4, "integer": 0, "symmetric": 1, "alpha": 1,
+      "keep_negative": True, "use_stochastic_rounding": False,
+      "qnoise_factor": 1.0}}
+  layer_config = {
+      "name": "dt", "trainable": True, "dtype": "float32", "filters": 2,
+      "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
+      "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+      "activation": "linear", "use_bias": True,
+      "kernel_initializer": {"class_name": "GlorotUniform",
+                             "config": {"seed": None}},
+      "bias_initializer": {"class_name": "Zeros", "config": {}},
+      "kernel_regularizer": None, "bias_regularizer": None,
+      "activity_regularizer": None, "kernel_constraint": None,
+      "bias_constraint": None, "output_padding": None,
+      "depth_multiplier": 1, "depthwise_kernel_quantizer": quantizer,
+      "bias_quantizer": quantizer, "group_size": 1}
+  config = {"class_name": "Functional", "config": {
+      "name": "model", "trainable": True, "layers": [
+          {"class_name": "InputLayer", "config": {
+              "batch_input_shape": [None, 4, 4, 3], "dtype": "float32",
+              "sparse": False, "ragged": False, "name": "in"},
+           "name": "in", "inbound_nodes": []},
+          {"class_name": "QDepthwiseConv2DTranspose", "config": layer_config,
+           "name": "dt", "inbound_nodes": [[["in", 0, 0, {}]]]}],
+      "input_layers": [["in", 0, 0]], "output_layers": [["dt", 0, 0]]}}
+  with h5py.File(path, "w") as f:
+    f.attrs["backend"] = "tensorflow"
+    f.attrs["keras_version"] = "2.12.0"
+    f.attrs["model_config"] = json.dumps(config)
+    weights = f.create_group("model_weights")
+    weights.attrs["backend"] = "tensorflow"
+    weights.attrs["keras_version"] = "2.12.0"
+    weights.attrs["layer_names"] = np.array([b"in", b"dt"])
+    weights.create_group("in").attrs["weight_names"] = np.array([], "S1")
+    group = weights.create_group("dt")
+    group.attrs["weight_names"] = np.array([b"dt/depthwise_kernel:0",
+                                            b"dt/bias:0"])
+    group.create_dataset("dt/depthwise_kernel:0", data=kernel)
+    group.create_dataset("dt/bias:0", data=bias)
+    top = weights.create_group("top_level_model_weights")
+    top.attrs["weight_names"] = np.array([], "S1")
+
+
+def test_load_qmodel_reads_qkeras09_h5_files(tmp_path):
+  from qkeras.utils import load_qmodel  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(4)
+  kernel, _ = _qkeras09_weights(rng)
+  x = (np.round(rng.normal(size=(2, 4, 4, 3)) * 8) / 8).astype(F32)
+  for bias in (np.zeros(2, F32), np.array([0.5, -0.5], F32)):
+    path = str(tmp_path / "qkeras09_dt.h5")
+    _write_qkeras09_h5(path, kernel, bias)
+    if bias.any():
+      with pytest.warns(UserWarning, match="never added"):
+        model = load_qmodel(path, compile=False)
+    else:
+      model = load_qmodel(path, compile=False)
+    layer = model.get_layer("dt")
+    assert isinstance(layer, QDepthwiseConv2DTranspose)
+    np.testing.assert_array_equal(np_out(layer.depthwise_kernel), kernel)
+    np.testing.assert_array_equal(np_out(layer.bias), np.zeros(3, F32))
+    np.testing.assert_array_equal(model.predict(x, verbose=0),
+                                  _reference(x, kernel))
+  # The file on disk is not changed.
+  import h5py  # pylint: disable=g-import-not-at-top
+  with h5py.File(path, "r") as f:
+    np.testing.assert_array_equal(f["model_weights/dt/dt/bias:0"][()], bias)
+  # Our own .h5 files (Keras 3) load as before, bias included.
+  layer.bias.assign(np.array([0.25, 0.5, -0.25], F32))
+  own = str(tmp_path / "own.h5")
+  model.save(own)
+  again = load_qmodel(own, compile=False)
+  np.testing.assert_array_equal(np_out(again.get_layer("dt").bias),
+                                [0.25, 0.5, -0.25])

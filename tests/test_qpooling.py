@@ -86,3 +86,34 @@ def test_bad_arguments():
     QAveragePooling2D(average_quantizer="quantized_bits(8,1,1")
   with pytest.raises(ValueError, match="'kernel_quantizer'.*not allowed"):
     QGlobalAveragePooling2D(kernel_quantizer="binary")
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_integer_inputs_are_averaged_as_floats(dtype):
+  # Keras averages integer inputs as floats of the compute dtype (float32):
+  # GlobalAveragePooling2D on every backend, AveragePooling2D on JAX.
+  rng = np.random.RandomState(2)
+  x = rng.randint(0, 2 if dtype == "bool" else 50,
+                  size=(2, 6, 6, 3)).astype(dtype)
+  xf = x.astype(F32)
+  for quantizer in (None, "quantized_bits(8,1,1)"):
+    for layer, reference in (
+        (QAveragePooling2D(pool_size=3, average_quantizer=quantizer),
+         QAveragePooling2D(pool_size=3, average_quantizer=quantizer)),
+        (QGlobalAveragePooling2D(average_quantizer=quantizer),
+         QGlobalAveragePooling2D(average_quantizer=quantizer))):
+      expected = np_out(reference(xf))
+      for inputs in (x, keras.ops.convert_to_tensor(x)):
+        y = np_out(layer(inputs))
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y, expected)
+      inp = keras.Input((6, 6, 3), dtype=dtype)
+      model = keras.Model(inp, layer(inp))
+      assert keras.backend.standardize_dtype(model.output.dtype) == "float32"
+      np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+  # The float averages: exact for the plain layers.
+  np.testing.assert_array_equal(
+      np_out(QGlobalAveragePooling2D()(x)), xf.mean(axis=(1, 2)))
+  np.testing.assert_allclose(
+      np_out(QAveragePooling2D(pool_size=3)(x))[0, 0, 0],
+      xf[0, :3, :3].mean(axis=(0, 1)), rtol=1e-6)

@@ -2,8 +2,11 @@
 QBidirectional. Outputs are checked against the recurrences written out with
 the quantized weights."""
 
+import io
 import json
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -284,3 +287,46 @@ def test_qlstm_sequence_classifier_learns():
 def test_bad_arguments(make, match):
   with pytest.raises(ValueError, match=match):
     make()
+
+
+def test_bidirectional_layer_attribute(tmp_path):
+  # QKeras code reads Keras 2's ``bidirectional.layer``: here the forward
+  # layer, without duplicating weights or changing what is saved.
+  inp = keras.Input((5, 2))
+  bidir = QBidirectional(QLSTM(3, kernel_quantizer="binary",
+                               recurrent_quantizer=QK, name="lstm"),
+                         name="bi")
+  model = keras.Model(inp, bidir(inp))
+  assert bidir.layer is bidir.forward_layer
+  assert isinstance(bidir.layer, QLSTM)
+  assert str(bidir.layer.kernel_quantizer_internal) == (
+      "binary(alpha='auto_po2')")
+  assert bidir.layer.get_quantizers() == bidir.forward_layer.get_quantizers()
+  assert bidir.activation is bidir.layer.activation
+  with pytest.raises(AttributeError):
+    bidir.layer = QLSTM(3)
+  paths = [w.path for w in model.weights]
+  assert len(paths) == len(set(paths)) == 6
+  assert len(bidir.weights) == 6 and len(bidir.trainable_weights) == 6
+  assert len({id(w) for w in model.weights}) == 6
+  _set_random(model, 8)
+  data = _x((4, 5, 2))
+  expected = model.predict(data, verbose=0)
+  path = tmp_path / "bidir.keras"
+  model.save(path)
+  with zipfile.ZipFile(path) as archive:
+    with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+      assert sorted(f["layers/q_bidirectional"]) == ["backward_layer", "forward_layer",
+                                        "vars"]
+  loaded = keras.models.load_model(path)
+  np.testing.assert_array_equal(loaded.predict(data, verbose=0), expected)
+  assert len(loaded.weights) == 6
+  for got, want in zip(loaded.get_weights(), model.get_weights()):
+    np.testing.assert_array_equal(got, want)
+  assert loaded.get_layer("bi").layer is loaded.get_layer("bi").forward_layer
+  assert "layer" in bidir.get_config()
+  clone = QBidirectional.from_config(bidir.get_config())
+  assert clone.layer.name == bidir.layer.name
+  y, printed = predict_in_fresh_process(path, data, tmp_path)
+  np.testing.assert_array_equal(y, expected)
+  assert printed.count("kernel") == 4  # kernel, recurrent_kernel x 2

@@ -46,3 +46,112 @@ def test_depthwise_then_pointwise():
   clone = QSeparableConv2DTranspose.from_config(config)
   assert str(clone.depthwise_activation) == "quantized_bits(6,3,1)"
   assert len(layer.get_quantizers()) == 5
+
+
+def _layer():
+  return QSeparableConv2DTranspose(
+      2, (2, 2), strides=(2, 2),
+      depthwise_kernel_quantizer="quantized_bits(4,2,1,alpha=1)",
+      pointwise_kernel_quantizer="quantized_bits(4,2,1,alpha=1)",
+      bias_quantizer="quantized_bits(5,3,1,alpha=1)", name="st")
+
+
+def _qkeras09_weights(rng):
+  """QKeras 0.9's weight list for filters 2, kernel (2, 2), 3 channels
+  (reference 3.4): depthwise ``(2, 2, 1, 3)``, pointwise ``(1, 1, 2, 3)``,
+  bias ``(2,)``."""
+  return [rng.normal(size=(2, 2, 1, 3)).astype(F32),
+          rng.normal(size=(1, 1, 2, 3)).astype(F32),
+          rng.normal(size=(2,)).astype(F32)]
+
+
+def _reference(x, weights):
+  q = quantized_bits(4, 2, 1, alpha=1)
+  dw, pw = np_out(q(weights[0])), np_out(q(weights[1]))
+  depthwise = np.concatenate([
+      np_out(ops.conv_transpose(x[..., c:c + 1], dw[..., c:c + 1], 2,
+                                "valid")) for c in range(3)], -1)
+  return np_out(ops.conv_transpose(depthwise, pw, 1, "valid")) + np_out(
+      quantized_bits(5, 3, 1, alpha=1)(weights[2]))
+
+
+def test_set_weights_accepts_the_qkeras09_layout():
+  rng = np.random.RandomState(5)
+  layer = _layer()
+  inp = keras.Input((3, 3, 3))
+  keras.Model(inp, layer(inp))
+  weights = _qkeras09_weights(rng)
+  layer.set_weights(weights)
+  for got, expected in zip(layer.get_weights(), weights):
+    np.testing.assert_array_equal(got, expected)
+  x = (np.round(rng.normal(size=(1, 3, 3, 3)) * 4) / 4).astype(F32)
+  np.testing.assert_array_equal(np_out(layer(x)), _reference(x, weights))
+
+
+def _write_qkeras09_h5(path, weights):
+  """A model file as QKeras 0.9 (Keras 2.12) writes it: Input(3, 3, 3) ->
+  QSeparableConv2DTranspose(2, (2, 2), strides 2) with ``weights``."""
+  import h5py  # pylint: disable=g-import-not-at-top
+  def quantizer(bits, integer):
+    return {"class_name": "quantized_bits", "config": {
+        "bits": bits, "integer": integer, "symmetric": 1, "alpha": 1,
+        "keep_negative": True, "use_stochastic_rounding": False,
+        "qnoise_factor": 1.0}}
+  layer_config = {
+      "name": "st", "trainable": True, "dtype": "float32", "filters": 2,
+      "kernel_size": [2, 2], "strides": [2, 2], "padding": "valid",
+      "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+      "activation": "linear", "use_bias": True,
+      "kernel_initializer": {"class_name": "GlorotUniform",
+                             "config": {"seed": None}},
+      "bias_initializer": {"class_name": "Zeros", "config": {}},
+      "kernel_regularizer": None, "bias_regularizer": None,
+      "activity_regularizer": None, "kernel_constraint": None,
+      "bias_constraint": None, "output_padding": None,
+      "depth_multiplier": 1,
+      "depthwise_kernel_quantizer": quantizer(4, 2),
+      "pointwise_kernel_quantizer": quantizer(4, 2),
+      "bias_quantizer": quantizer(5, 3)}
+  config = {"class_name": "Functional", "config": {
+      "name": "model", "trainable": True, "layers": [
+          {"class_name": "InputLayer", "config": {
+              "batch_input_shape": [None, 3, 3, 3], "dtype": "float32",
+              "sparse": False, "ragged": False, "name": "in"},
+           "name": "in", "inbound_nodes": []},
+          {"class_name": "QSeparableConv2DTranspose", "config": layer_config,
+           "name": "st", "inbound_nodes": [[["in", 0, 0, {}]]]}],
+      "input_layers": [["in", 0, 0]], "output_layers": [["st", 0, 0]]}}
+  names = [b"st/depthwise_kernel:0", b"st/pointwise_kernel:0", b"st/bias:0"]
+  with h5py.File(path, "w") as f:
+    f.attrs["backend"] = "tensorflow"
+    f.attrs["keras_version"] = "2.12.0"
+    f.attrs["model_config"] = json.dumps(config)
+    group = f.create_group("model_weights")
+    group.attrs["backend"] = "tensorflow"
+    group.attrs["keras_version"] = "2.12.0"
+    group.attrs["layer_names"] = np.array([b"in", b"st"])
+    group.create_group("in").attrs["weight_names"] = np.array([], "S1")
+    layer_group = group.create_group("st")
+    layer_group.attrs["weight_names"] = np.array(names)
+    for name, value in zip(names, weights):
+      layer_group.create_dataset(name.decode(), data=value)
+    top = group.create_group("top_level_model_weights")
+    top.attrs["weight_names"] = np.array([], "S1")
+
+
+def test_load_qmodel_reads_qkeras09_h5_files(tmp_path):
+  # Keras 2's config has ``groups``, which Keras 3's Conv2DTranspose rejects.
+  from qkeras.utils import load_qmodel  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(6)
+  weights = _qkeras09_weights(rng)
+  path = str(tmp_path / "qkeras09_st.h5")
+  _write_qkeras09_h5(path, weights)
+  for model in (load_qmodel(path, compile=False),
+                keras.models.load_model(path, compile=False)):
+    layer = model.get_layer("st")
+    assert isinstance(layer, QSeparableConv2DTranspose)
+    for got, expected in zip(layer.get_weights(), weights):
+      np.testing.assert_array_equal(got, expected)
+    x = (np.round(rng.normal(size=(2, 3, 3, 3)) * 4) / 4).astype(F32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0),
+                                  _reference(x, weights))

@@ -151,6 +151,109 @@ def test_convert_to_qkeras_quantizer_round_trip(quantizer, kwargs):
   assert back.get_config() == quantizer.get_config()
 
 
+# Settings a format holds itself; every other constructor argument is an
+# argument of convert_to_qkeras_quantizer.
+_FORMAT_KEYS = {"bits", "integer", "keep_negative", "use_01", "max_value"}
+
+
+def _settings_of(quantizer):
+  """``quantizer``'s config without the settings the format holds."""
+  return {k: v for k, v in quantizer.get_config().items()
+          if k not in _FORMAT_KEYS}
+
+
+@pytest.mark.parametrize("quantizer", [
+    Q.quantized_bits(4, 2, 1, alpha="auto_po2", scale_axis=1,
+                     qnoise_factor=0.5, use_ste=False, elements_per_scale=2,
+                     min_po2_exponent=-3, max_po2_exponent=2),
+    Q.quantized_bits(6, 2, 0, 0, alpha="auto_po2",
+                     post_training_scale=[0.5, 1.0]),
+    Q.quantized_bits(8, 3, 0, use_stochastic_rounding=True, alpha=2.0),
+    Q.quantized_tanh(4, use_stochastic_rounding=True, symmetric=True,
+                     use_real_tanh=True),
+    Q.quantized_ulaw(8, 1, 1, u=100.0),
+    Q.binary(alpha="auto_po2", scale_axis=0, elements_per_scale=[2],
+             min_po2_exponent=-2, max_po2_exponent=1),
+    Q.binary(use_01=True, alpha=0.5, use_stochastic_rounding=True),
+    Q.quantized_relu(4, 1, use_sigmoid=1, negative_slope=0.25,
+                     use_stochastic_rounding=True, relu_upper_bound=1.5,
+                     is_quantized_clip=False, qnoise_factor=0.25,
+                     use_ste=False),
+    Q.quantized_relu(6, 2, enable_fast_inference=True),
+    Q.ternary(alpha=2.0, threshold=0.4, number_of_unrolls=3),
+    Q.quantized_po2(5, 4, use_stochastic_rounding=True,
+                    quadratic_approximation=True, qnoise_factor=0.5,
+                    use_ste=False),
+    Q.quantized_po2(4, log2_rounding="floor"),
+    Q.quantized_relu_po2(4, 2, negative_slope=0.25, log2_rounding="floor",
+                         use_ste=False),
+], ids=str)
+def test_convert_to_qkeras_quantizer_takes_every_setting(quantizer):
+  """Every class accepts all of its quantizer's arguments (QKeras passes
+  e.g. elements_per_scale through) and rebuilds the same quantizer."""
+  back = q(quantizer).convert_to_qkeras_quantizer(**_settings_of(quantizer))
+  assert type(back) is type(quantizer)
+  assert back.get_config() == quantizer.get_config()
+
+
+def test_quantized_bits_passes_variables_and_names():
+  back = q(Q.quantized_bits(8, 3, 1)).convert_to_qkeras_quantizer(
+      var_name="w", use_variables=True, keep_negative=False)
+  assert (back.var_name, back.use_variables, back.keep_negative) == (
+      "w", True, False)
+  relu = q(Q.quantized_relu(4)).convert_to_qkeras_quantizer(
+      var_name="a", use_variables=True)
+  assert (relu.var_name, relu.use_variables) == ("a", True)
+  po2 = q(Q.quantized_po2(4)).convert_to_qkeras_quantizer(
+      var_name="p", use_variables=True)
+  assert (po2.var_name, po2.use_variables) == ("p", True)
+
+
+@pytest.mark.parametrize("quantizer", [
+    Q.stochastic_binary(alpha="auto_po2", temperature=3.0,
+                        use_real_sigmoid=False),
+    Q.stochastic_binary(alpha=0.5),
+    Q.bernoulli(alpha="auto", temperature=2.0, use_real_sigmoid=False),
+    Q.stochastic_ternary(alpha="auto_po2", temperature=4.0,
+                         use_real_sigmoid=False, number_of_unrolls=2),
+    Q.stochastic_ternary(alpha=1.5, threshold=0.25),
+], ids=str)
+def test_stochastic_formats_keep_their_settings(quantizer):
+  """As in QKeras, the stochastic formats remember the quantizer's settings:
+  convert_to_qkeras_quantizer() without arguments gives it back."""
+  back = q(quantizer).convert_to_qkeras_quantizer()
+  assert type(back) is type(quantizer)
+  assert back.get_config() == quantizer.get_config()
+  assert str(back) == str(quantizer)
+
+
+def test_stochastic_formats_overrides_and_defaults():
+  fmt_ = q(Q.stochastic_binary(alpha="auto", temperature=3.0))
+  back = fmt_.convert_to_qkeras_quantizer(temperature=5.0)
+  assert (back.alpha, back.temperature) == ("auto", 5.0)
+  with pytest.raises(TypeError, match="threshold"):
+    fmt_.convert_to_qkeras_quantizer(threshold=0.5)
+  # Made without a QKeras quantizer: QKeras's defaults.
+  for made, cls in [(qi.StochasticBinary(), Q.stochastic_binary),
+                    (qi.Bernoulli(), Q.bernoulli),
+                    (qi.StochasticTernary(), Q.stochastic_ternary)]:
+    assert made.convert_to_qkeras_quantizer().get_config() == (
+        cls().get_config())
+
+
+def test_fixed_formats_use_qkeras_defaults_without_arguments():
+  """The other formats, as in QKeras (recorded from the 0.9.0 wheel), rebuild
+  from the format alone: settings not given take QKeras's defaults (here
+  quantized_bits' symmetric=1 and quantized_relu's slope 0)."""
+  assert str(q(Q.quantized_bits(5, 0, 0)).convert_to_qkeras_quantizer()) == (
+      "quantized_bits(5,0,1)")
+  relu = q(Q.quantized_relu(4, 0, negative_slope=0.25))
+  assert str(relu.convert_to_qkeras_quantizer()) == "quantized_relu(4,0)"
+  po2 = q(Q.quantized_relu_po2(4, 2))
+  po2.update_quantizer(-2, reset=True)  # signed now; still a relu_po2
+  assert type(po2.convert_to_qkeras_quantizer()) is Q.quantized_relu_po2
+
+
 def test_floating_point_has_no_qkeras_quantizer():
   assert q("fp32").convert_to_qkeras_quantizer() is None
 

@@ -23,6 +23,7 @@ from qkeras import QGlobalAveragePooling2D
 from qkeras import QGRU
 from qkeras import QLSTM
 from qkeras import QSeparableConv2D
+from qkeras import quantizers
 from qkeras.utils import clone_model
 from qkeras.utils import clone_model_and_freeze_auto_po2_scale
 from qkeras.utils import get_model_sparsity
@@ -255,9 +256,10 @@ def test_mobilenet_like_separable_and_relu6():
   saved = model_save_quantized_weights(qmodel)
   for name in ("stem", "dw1", "pw1", "sep2"):
     entry = saved[name]
-    for codes, step in zip(entry["weights"], entry["scales"]):
+    for hw, step in zip(entry["weights"], entry["scales"]):
       if len(step) == 0:
         continue
+      codes = _auto_po2_codes(hw, step, bits=4, integer=0)
       assert np.all(codes == np.round(codes))
       assert np.all(np.abs(codes) <= 7)  # 4-bit symmetric codes
       assert np.all(np.log2(step) == np.round(np.log2(step)))
@@ -489,6 +491,13 @@ def test_bad_model():
 # ---------------------------------------------------------------------------
 
 
+def _auto_po2_codes(hw, step, bits, integer, keep_negative=True):
+  """The integer codes ``z`` (``w == z * step``) of QKeras's exported
+  ``auto_po2`` weights ``hw = w * m / m_i``."""
+  m = 2.0**(bits - keep_negative)
+  return np.asarray(hw) * 2.0**integer / m / np.asarray(step)
+
+
 def _small_qmodel():
   x = L.Input((6, 6, 2), name="in")
   y = QConv2D(4, 3, kernel_quantizer=Q4_AUTO,
@@ -519,11 +528,15 @@ def test_model_save_quantized_weights_formats(capsys):
   kernel, bias = conv.get_weights()
   q_kernel = np_out(conv.kernel_quantizer_internal(kernel))
   entry = saved["conv"]
-  codes, step = entry["weights"][0], entry["scales"][0]
-  np.testing.assert_array_equal(codes * step, q_kernel)
-  assert np.all(codes == np.round(codes)) and np.all(np.abs(codes) <= 7)
+  # QKeras: hw = w * m / m_i (m = 8, m_i = 1), not divided by the scale;
+  # scales = scale * m_i / m, the step of the power-of-two grid.
+  hw, step = entry["weights"][0], entry["scales"][0]
+  np.testing.assert_array_equal(hw, q_kernel * 8)
   np.testing.assert_array_equal(
       step, np_out(conv.kernel_quantizer_internal.scale) / 8)
+  codes = _auto_po2_codes(hw, step, bits=4, integer=0)
+  np.testing.assert_array_equal(codes * step, q_kernel)
+  assert np.all(codes == np.round(codes)) and np.all(np.abs(codes) <= 7)
   # po2 bias: exponents and signs.
   q_bias = np_out(conv.bias_quantizer_internal(bias))
   np.testing.assert_array_equal(entry["weights"][1],
@@ -687,13 +700,84 @@ def test_clone_model_and_freeze_auto_po2_scale(tmp_path):
     clone_model_and_freeze_auto_po2_scale(two)
 
 
+_FREEZE_VALUES = [0.23, 2.76, 0.1, 0.33, 0.53, 0.16, 0.3, 1.7, -0.9, 1.43,
+                  2.31, -0.2, -1.7, 0.39, -2.03, 1.79]
+
+
+def _freeze_golden_model():
+  """QKeras's test model (tests/utils_test.py): a strided auto_po2 QConv2D,
+  then (ours: upstream's dense kernel is not in the reference) a QDense."""
+  x = L.Input((4, 4, 1), name="input")
+  y = QConv2D(4, 2, strides=2, use_bias=False, name="conv",
+              kernel_quantizer=quantizers.quantized_bits(
+                  4, 2, 1, alpha="auto_po2"))(x)
+  y = L.Flatten(name="flatten")(y)
+  y = QDense(2, use_bias=False, name="dense",
+             kernel_quantizer=quantizers.quantized_bits(
+                 4, 2, 1, alpha="auto_po2"))(y)
+  model = keras.Model(x, y)
+  values = np.array(_FREEZE_VALUES, np.float32)
+  model.get_layer("conv").set_weights([values.reshape(2, 2, 1, 4)])
+  c = values.reshape(4, 4)
+  dense = np.stack([np.concatenate([c[:, 0], c[:, 2], c[:, 3], c[:, 0]]),
+                    np.concatenate([c[:, 2], c[:, 3], c[:, 0], -c[:, 2]])],
+                   axis=1)
+  model.get_layer("dense").set_weights([dense])
+  return model
+
+
+def test_clone_model_and_freeze_auto_po2_scale_qkeras09_golden(tmp_path):
+  """QKeras's own golden numbers: hw weights are ``w * m / m_i``
+  (``m = 2**3``, ``m_i = 2**2``: twice the quantized weights), not the
+  quantized weights divided by the scale; the scales are the steps."""
+  model = _freeze_golden_model()
+  data = np.random.default_rng(12).normal(size=(3, 4, 4, 1)).astype(
+      "float32")
+  frozen, hw = clone_model_and_freeze_auto_po2_scale(
+      model, quantize_model_weights=True)
+  conv = hw["conv"]
+  np.testing.assert_array_equal(conv["weights"][0], np.array(
+      [0.5, 6, 0, 0.5, 1, 0, 0.5, 3.5, -2, 3, 3.5, -0.5, -3.5, 1, -3.5, 3.5],
+      np.float32).reshape(2, 2, 1, 4))
+  np.testing.assert_array_equal(conv["scales"][0],
+                                np.array([[[[0.25, 0.5, 0.25, 0.25]]]]))
+  # The quantized kernel (the frozen quantizer gives the auto one's values).
+  q_conv = frozen.get_layer("conv")
+  np.testing.assert_array_equal(
+      np_out(q_conv.kernel_quantizer_internal(q_conv.get_weights()[0])),
+      np.array([0.25, 3, 0, 0.25, 0.5, 0, 0.25, 1.75, -1, 1.5, 1.75, -0.25,
+                -1.75, 0.5, -1.75, 1.75], np.float32).reshape(2, 2, 1, 4))
+  np.testing.assert_array_equal(
+      q_conv.kernel_quantizer_internal.post_training_scale,
+      np.array([[[[0.5, 1, 0.5, 0.5]]]], np.float32))
+  dense = hw["dense"]
+  np.testing.assert_array_equal(dense["weights"][0], np.array(
+      [0.5, 0, 1, 0.5, -2, 3.5, -3.5, -3.5, 0, 0.5, 0.5, 3.5, 3.5, -0.5,
+       -3.5, 3.5, 0.5, 0.5, 3.5, 1, -0.5, -2, 3.5, -3.5, 0.5, 0, 1, -0.5,
+       -2, -3.5, -3.5, 3.5], np.float32).reshape(16, 2))
+  np.testing.assert_array_equal(dense["scales"][0], np.array([[0.25, 0.25]]))
+  np.testing.assert_array_equal(frozen.predict(data, verbose=0),
+                                model.predict(data, verbose=0))
+  # The same numbers after a save/load round trip of the frozen model.
+  path = str(tmp_path / "frozen.keras")
+  frozen.save(path)
+  _, again = clone_model_and_freeze_auto_po2_scale(
+      orig_model_path=path, quantize_model_weights=True)
+  for name in ("conv", "dense"):
+    for key in ("weights", "scales"):
+      np.testing.assert_array_equal(again[name][key][0], hw[name][key][0])
+
+
 def test_qbidirectional_round_trip_of_quantized_weights():
   model = model_quantize(rnn_model(), RNN_CONFIG, 4, transfer_weights=True)
   saved = model_save_quantized_weights(model)
   fwd = model.get_layer("bigru").forward_layer.cell
   q = np_out(fwd.kernel_quantizer_internal(fwd.kernel))
   entry = saved["bigru"]
-  np.testing.assert_array_equal(entry["weights"][0] * entry["scales"][0], q)
+  np.testing.assert_array_equal(entry["weights"][0], q * 32)  # w * m / m_i
+  codes = _auto_po2_codes(entry["weights"][0], entry["scales"][0], bits=6,
+                          integer=0)
+  np.testing.assert_array_equal(codes * entry["scales"][0], q)
 
 
 # ---------------------------------------------------------------------------

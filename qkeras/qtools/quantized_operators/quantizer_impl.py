@@ -14,6 +14,7 @@ factories derive the format of every product and sum from it. Fields:
 * ``name`` (QKeras quantizer name), ``op_type`` (what produced it).
 """
 
+import copy
 import math
 
 import numpy as np
@@ -50,6 +51,40 @@ def get_exp(quantizer):
     else:
       max_exp = min(max_exp, math.ceil(np.log2(quantizer.max_val_po2)))
   return (-min_exp, max(0, int(max_exp)))
+
+
+class _RecordsSettings:
+  """Mixin: remembers the QKeras quantizer's settings (as QKeras did for
+  ``stochastic_binary``, ``bernoulli`` and ``stochastic_ternary``).
+
+  ``_SETTINGS`` maps each constructor argument the format does not describe
+  to its QKeras default. ``convert_qkeras_quantizer`` records them, and
+  ``convert_to_qkeras_quantizer()`` rebuilds the same quantizer; keyword
+  arguments override single settings.
+  """
+
+  _SETTINGS = {}
+
+  def _init_settings(self):
+    for name, default in self._SETTINGS.items():
+      setattr(self, name, default)
+
+  def _record_settings(self, quantizer):
+    for name in self._SETTINGS:
+      setattr(self, name, copy.deepcopy(getattr(quantizer, name)))
+
+  def _settings(self, overrides):
+    """The recorded settings updated with ``overrides`` (unknown names:
+    TypeError, as for any unexpected keyword argument)."""
+    unknown = sorted(set(overrides) - set(self._SETTINGS))
+    if unknown:
+      raise TypeError(
+          f"{type(self).__name__}.convert_to_qkeras_quantizer() got "
+          f"unexpected keyword arguments {unknown}; it takes "
+          f"{sorted(self._SETTINGS)}.")
+    settings = {name: getattr(self, name) for name in self._SETTINGS}
+    settings.update(overrides)
+    return settings
 
 
 class IQuantizer:
@@ -102,12 +137,30 @@ class QuantizedBits(IQuantizer):
 
   def convert_to_qkeras_quantizer(self, symmetric=1, alpha=None,
                                   use_stochastic_rounding=False,
-                                  scale_axis=None, qnoise_factor=1.0):
+                                  scale_axis=None, qnoise_factor=1.0,
+                                  elements_per_scale=None,
+                                  min_po2_exponent=None,
+                                  max_po2_exponent=None, var_name=None,
+                                  use_ste=True, use_variables=False,
+                                  post_training_scale=None,
+                                  keep_negative=None):
+    """``quantized_bits(bits, int_bits, ...)`` with the given settings.
+
+    As in QKeras the settings the format does not hold are arguments with
+    ``quantized_bits``'s defaults, except ``symmetric`` (1, as QKeras);
+    ``keep_negative`` defaults to ``is_signed``.
+    """
+    if keep_negative is None:
+      keep_negative = self.is_signed
     return quantizers.quantized_bits(
         bits=self.bits, integer=self.int_bits, symmetric=symmetric,
-        keep_negative=self.is_signed, alpha=alpha,
+        keep_negative=keep_negative, alpha=alpha,
         use_stochastic_rounding=use_stochastic_rounding,
-        scale_axis=scale_axis, qnoise_factor=qnoise_factor)
+        scale_axis=scale_axis, qnoise_factor=qnoise_factor,
+        var_name=var_name, use_ste=use_ste, use_variables=use_variables,
+        elements_per_scale=elements_per_scale,
+        min_po2_exponent=min_po2_exponent, max_po2_exponent=max_po2_exponent,
+        post_training_scale=post_training_scale)
 
 
 class QuantizedTanh(QuantizedBits):
@@ -123,10 +176,11 @@ class QuantizedTanh(QuantizedBits):
     self.is_signed = 1
 
   def convert_to_qkeras_quantizer(self, symmetric=False,
-                                  use_stochastic_rounding=False):
+                                  use_stochastic_rounding=False,
+                                  use_real_tanh=False):
     return quantizers.quantized_tanh(
         bits=self.bits, use_stochastic_rounding=use_stochastic_rounding,
-        symmetric=symmetric)
+        symmetric=symmetric, use_real_tanh=use_real_tanh)
 
 
 class QuantizedUlaw(QuantizedBits):
@@ -166,41 +220,52 @@ class Binary(IQuantizer):
     self._set_use_01(quantizer.use_01)
 
   def convert_to_qkeras_quantizer(self, alpha=None,
-                                  use_stochastic_rounding=False):
+                                  use_stochastic_rounding=False,
+                                  scale_axis=None, elements_per_scale=None,
+                                  min_po2_exponent=None,
+                                  max_po2_exponent=None):
     return quantizers.binary(use_01=self.use_01, alpha=alpha,
-                             use_stochastic_rounding=use_stochastic_rounding)
+                             use_stochastic_rounding=use_stochastic_rounding,
+                             scale_axis=scale_axis,
+                             elements_per_scale=elements_per_scale,
+                             min_po2_exponent=min_po2_exponent,
+                             max_po2_exponent=max_po2_exponent)
 
 
-class StochasticBinary(Binary):
-  """``stochastic_binary()``: ±1 at inference."""
+class StochasticBinary(_RecordsSettings, Binary):
+  """``stochastic_binary()``: ±1 at inference; keeps the quantizer's
+  ``alpha``, ``temperature`` and ``use_real_sigmoid``."""
+
+  _SETTINGS = {"alpha": None, "temperature": 6.0, "use_real_sigmoid": True}
 
   def __init__(self):
     super().__init__(use_01=False)
     self.name = "stochastic_binary"
+    self._init_settings()
 
   def convert_qkeras_quantizer(self, quantizer):
-    pass
+    self._record_settings(quantizer)
 
-  def convert_to_qkeras_quantizer(self, alpha=None, temperature=6.0,
-                                  use_real_sigmoid=True):
-    return quantizers.stochastic_binary(alpha=alpha, temperature=temperature,
-                                        use_real_sigmoid=use_real_sigmoid)
+  def convert_to_qkeras_quantizer(self, **overrides):
+    return quantizers.stochastic_binary(**self._settings(overrides))
 
 
-class Bernoulli(Binary):
-  """``bernoulli()``: 0/1."""
+class Bernoulli(_RecordsSettings, Binary):
+  """``bernoulli()``: 0/1; keeps the quantizer's ``alpha``,
+  ``temperature`` and ``use_real_sigmoid``."""
+
+  _SETTINGS = {"alpha": None, "temperature": 6.0, "use_real_sigmoid": True}
 
   def __init__(self):
     super().__init__(use_01=True)
     self.name = "bernoulli"
+    self._init_settings()
 
   def convert_qkeras_quantizer(self, quantizer):
-    pass
+    self._record_settings(quantizer)
 
-  def convert_to_qkeras_quantizer(self, alpha=None, temperature=6.0,
-                                  use_real_sigmoid=True):
-    return quantizers.bernoulli(alpha=alpha, temperature=temperature,
-                                use_real_sigmoid=use_real_sigmoid)
+  def convert_to_qkeras_quantizer(self, **overrides):
+    return quantizers.bernoulli(**self._settings(overrides))
 
 
 class QuantizedRelu(IQuantizer):
@@ -222,13 +287,18 @@ class QuantizedRelu(IQuantizer):
   def convert_to_qkeras_quantizer(self, use_sigmoid=0, negative_slope=0.0,
                                   use_stochastic_rounding=False,
                                   relu_upper_bound=None,
-                                  is_quantized_clip=True, qnoise_factor=1.0):
+                                  is_quantized_clip=True, qnoise_factor=1.0,
+                                  var_name=None, use_ste=True,
+                                  use_variables=False,
+                                  enable_fast_inference=False):
     return quantizers.quantized_relu(
         bits=self.bits, integer=self.int_bits, use_sigmoid=use_sigmoid,
         negative_slope=negative_slope,
         use_stochastic_rounding=use_stochastic_rounding,
         relu_upper_bound=relu_upper_bound,
-        is_quantized_clip=is_quantized_clip, qnoise_factor=qnoise_factor)
+        is_quantized_clip=is_quantized_clip, qnoise_factor=qnoise_factor,
+        var_name=var_name, use_ste=use_ste, use_variables=use_variables,
+        enable_fast_inference=enable_fast_inference)
 
 
 class Ternary(IQuantizer):
@@ -254,20 +324,24 @@ class Ternary(IQuantizer):
         number_of_unrolls=number_of_unrolls)
 
 
-class StochasticTernary(Ternary):
-  """``stochastic_ternary()``: ternary at inference."""
+class StochasticTernary(_RecordsSettings, Ternary):
+  """``stochastic_ternary()``: ternary at inference; keeps the quantizer's
+  ``alpha``, ``threshold``, ``temperature``, ``use_real_sigmoid`` and
+  ``number_of_unrolls``."""
+
+  _SETTINGS = {"alpha": None, "threshold": None, "temperature": 8.0,
+               "use_real_sigmoid": True, "number_of_unrolls": 5}
 
   def __init__(self):
     super().__init__()
     self.name = "stochastic_ternary"
+    self._init_settings()
 
-  def convert_to_qkeras_quantizer(self, alpha=None, threshold=None,
-                                  temperature=8.0, use_real_sigmoid=True,
-                                  number_of_unrolls=5):
-    return quantizers.stochastic_ternary(
-        alpha=alpha, threshold=threshold, temperature=temperature,
-        use_real_sigmoid=use_real_sigmoid,
-        number_of_unrolls=number_of_unrolls)
+  def convert_qkeras_quantizer(self, quantizer):
+    self._record_settings(quantizer)
+
+  def convert_to_qkeras_quantizer(self, **overrides):
+    return quantizers.stochastic_ternary(**self._settings(overrides))
 
 
 class FloatingPoint(IQuantizer):
@@ -297,6 +371,8 @@ class PowerOfTwo(IQuantizer):
   ``±2**e``; ``bits`` counts the value's sign and the exponent (with its
   sign), ``int_bits = bits``."""
 
+  _ALWAYS_RELU = False  # convert back to quantized_relu_po2 whatever the sign
+
   def __init__(self, is_signed=True):
     super().__init__()
     self.mode = 1
@@ -321,17 +397,23 @@ class PowerOfTwo(IQuantizer):
 
   def convert_to_qkeras_quantizer(self, negative_slope=0,
                                   use_stochastic_rounding=False,
-                                  quadratic_approximation=False):
-    max_value = self.max_val_po2 if self.max_val_po2 >= 0 else None
-    if not self.is_signed:
-      return quantizers.quantized_relu_po2(
-          bits=self.bits, max_value=max_value, negative_slope=negative_slope,
-          use_stochastic_rounding=use_stochastic_rounding,
-          quadratic_approximation=quadratic_approximation)
-    return quantizers.quantized_po2(
-        bits=self.bits, max_value=max_value,
+                                  quadratic_approximation=False,
+                                  log2_rounding="rnd", qnoise_factor=1.0,
+                                  var_name=None, use_ste=True,
+                                  use_variables=False):
+    """``quantized_po2`` (signed) or ``quantized_relu_po2`` (unsigned, the
+    only one with a ``negative_slope``) of ``bits`` and ``max_val_po2``."""
+    kwargs = dict(
+        bits=self.bits,
+        max_value=self.max_val_po2 if self.max_val_po2 >= 0 else None,
         use_stochastic_rounding=use_stochastic_rounding,
-        quadratic_approximation=quadratic_approximation)
+        quadratic_approximation=quadratic_approximation,
+        log2_rounding=log2_rounding, qnoise_factor=qnoise_factor,
+        var_name=var_name, use_ste=use_ste, use_variables=use_variables)
+    if self._ALWAYS_RELU or not self.is_signed:
+      return quantizers.quantized_relu_po2(negative_slope=negative_slope,
+                                           **kwargs)
+    return quantizers.quantized_po2(**kwargs)
 
   def get_min_max_exp(self):
     """``(-min_exp, max_exp)``, see ``get_exp``."""
@@ -386,6 +468,8 @@ class PowerOfTwo(IQuantizer):
 class ReluPowerOfTwo(PowerOfTwo):
   """``quantized_relu_po2``: unsigned power of two."""
 
+  _ALWAYS_RELU = True
+
   def __init__(self):
     super().__init__(is_signed=False)
     self.is_signed = 0
@@ -394,12 +478,3 @@ class ReluPowerOfTwo(PowerOfTwo):
     self.bits = to_int(quantizer.bits)
     self.int_bits = self.bits
     self.max_val_po2 = quantizer.max_value if quantizer.max_value else -1
-
-  def convert_to_qkeras_quantizer(self, negative_slope=0,
-                                  use_stochastic_rounding=False,
-                                  quadratic_approximation=False):
-    max_value = self.max_val_po2 if self.max_val_po2 >= 0 else None
-    return quantizers.quantized_relu_po2(
-        bits=self.bits, max_value=max_value, negative_slope=negative_slope,
-        use_stochastic_rounding=use_stochastic_rounding,
-        quadratic_approximation=quadratic_approximation)
