@@ -765,6 +765,33 @@ def _atomic_oracle_saves(oracle):
   oracle._save_trial = save_trial  # pylint: disable=protected-access
 
 
+def _requeue_interrupted_trials(oracle):
+  """Repairs the retry queue of a search reloaded after a kill.
+
+  keras-tuner saves its oracle file (which lists the ongoing trials, retried
+  on reload) at the end of a trial *before* it drops that trial from the
+  ongoing ones, and writes a new trial's file (status RUNNING) *before* the
+  oracle file. A kill between those writes reloads (a) a finished trial as
+  ongoing, which would run again, and (b) a RUNNING trial that is neither
+  ongoing nor queued, which would never run. Finished trials (COMPLETED,
+  FAILED, as their own files say) leave the retry queue; such orphaned
+  RUNNING trials join it.
+  """
+  if not isinstance(oracle, kt.Oracle):  # a worker's client: the chief's job
+    return
+  status = kt.engine.trial.TrialStatus
+  queue = oracle._retry_queue  # pylint: disable=protected-access
+  queue[:] = [t for t in queue if t in oracle.trials and
+              oracle.trials[t].status not in (status.COMPLETED, status.FAILED)]
+  queued = set(queue) | {t.trial_id for t in oracle.ongoing_trials.values()}
+  for trial_id in sorted(oracle.trials):
+    if oracle.trials[trial_id].status == status.RUNNING and (
+        trial_id not in queued):
+      queue.append(trial_id)
+      if trial_id not in oracle.start_order:
+        oracle.start_order.append(trial_id)
+
+
 class _ProgressMixin:
   """Prints one line per finished trial (cost, metrics, bits chosen), saves
   atomically and lets keras-tuner run without tensorboard installed."""
@@ -905,6 +932,7 @@ class AutoQKeras:
           self.hypermodel, objective=objective, project_name=output_dir,
           **tuner_kwargs)
     _atomic_oracle_saves(self.tuner.oracle)
+    _requeue_interrupted_trials(self.tuner.oracle)
     self.tuner.search_space_summary()
 
   def _has_early_stopping(self, callbacks):
