@@ -125,9 +125,11 @@ class TestQDense:
     x = np.ones((1, 2000), F32)
     inference = np_out(layer(x, training=False))
     np.testing.assert_array_equal(inference, np_out(layer(x)))
-    a = np_out(layer(x, training=True))
-    b = np_out(layer(x, training=True))
-    assert a[0, 0] != inference[0, 0] and a[0, 0] != b[0, 0]
+    # Sums of 2000 random +-1 can coincide (about 1% for two draws): five
+    # draws that all equal each other or the inference value would not.
+    draws = [float(np_out(layer(x, training=True))[0, 0]) for _ in range(5)]
+    assert len(set(draws)) > 1
+    assert any(d != inference[0, 0] for d in draws)
 
   def test_gradients_flow_through_the_ste(self):
     layer = QDense(2, kernel_quantizer=quantized_bits(4, 0, 1, alpha=1),
