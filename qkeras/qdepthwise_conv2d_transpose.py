@@ -1,8 +1,6 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """``QDepthwiseConv2DTranspose``: grouped (depthwise) transposed convolution."""
 
-import io
-import json
 import warnings
 
 import keras
@@ -172,77 +170,3 @@ def qkeras09_bias(bias, channels, name):
         f"was never added to the outputs; it is replaced by zeros of shape "
         f"({channels},), which gives QKeras 0.9's outputs.", stacklevel=3)
   return np.zeros((channels,), values.dtype)
-
-
-def _layer_names(config, names):
-  """Adds the names of every ``QDepthwiseConv2DTranspose`` in ``config``."""
-  if isinstance(config, dict):
-    if (config.get("class_name") == _CLASS_NAME and
-        isinstance(config.get("config"), dict)):
-      names.add(config["config"].get("name"))
-    for value in config.values():
-      _layer_names(value, names)
-  elif isinstance(config, list):
-    for value in config:
-      _layer_names(value, names)
-  return names
-
-
-def _text(value):
-  return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
-def qkeras09_h5(filepath):
-  """An in-memory copy of a QKeras 0.9 ``.h5`` model with our weight layout.
-
-  Returns None unless ``filepath`` is a Keras-2 ``.h5`` model file with a
-  ``QDepthwiseConv2DTranspose`` that has a bias; otherwise an open, writable
-  in-memory ``h5py.File`` (for Keras's legacy loader) in which each such
-  layer's bias (QKeras 0.9: ``(filters,)``, never added) is zeros of shape
-  ``(channels,)`` (``channels`` from the saved ``depthwise_kernel``), which
-  gives QKeras 0.9's outputs.
-  """
-  import h5py  # pylint: disable=g-import-not-at-top
-  if not isinstance(filepath, str) and not hasattr(filepath, "__fspath__"):
-    return None
-  if not str(filepath).endswith((".h5", ".hdf5")):  # as keras.models
-    return None
-  try:
-    if not h5py.is_hdf5(filepath):
-      return None
-    with h5py.File(filepath, "r") as f:
-      version = _text(f.attrs.get("keras_version", ""))
-      config = f.attrs.get("model_config")
-      if not version.startswith("2") or config is None:
-        return None
-      names = _layer_names(json.loads(_text(config)), set())
-      if not names or "model_weights" not in f:
-        return None
-  except (OSError, ValueError):
-    return None
-  with open(filepath, "rb") as raw:
-    copy = h5py.File(io.BytesIO(raw.read()), "r+")
-  weights = copy["model_weights"]
-  changed = False
-  for group_name in weights:
-    group = weights[group_name]
-    if not isinstance(group, h5py.Group):
-      continue
-    weight_names = [_text(n) for n in group.attrs.get("weight_names", [])]
-    for name in names:
-      suffix = f"{name}/depthwise_kernel:0"
-      kernel = [n for n in weight_names
-                if n == suffix or n.endswith("/" + suffix)]
-      for kernel_name in kernel:
-        bias_name = kernel_name[:-len("depthwise_kernel:0")] + "bias:0"
-        if bias_name not in weight_names:
-          continue
-        channels = group[kernel_name].shape[2]
-        bias = qkeras09_bias(group[bias_name][()], channels, name)
-        del group[bias_name]
-        group.create_dataset(bias_name, data=bias)
-        changed = True
-  if not changed:
-    copy.close()
-    return None
-  return copy

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 import numpy as np
 import pytest
+import keras2_files
 from multibackend import np_out
 from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
 from qkeras.quantizers import quantized_bits
@@ -111,49 +112,13 @@ def _write_qkeras09_h5(path, kernel, bias):
   """A model file as QKeras 0.9 (Keras 2.12) writes it: Input(4, 4, 3) ->
   QDepthwiseConv2DTranspose(2, (3, 3), strides 2, "same") with the weights
   ``[kernel, bias]`` (the same layout as tests/data/qkeras09_layers)."""
-  import h5py  # pylint: disable=g-import-not-at-top
-  quantizer = {"class_name": "quantized_bits", "config": {
-      "bits": 4, "integer": 0, "symmetric": 1, "alpha": 1,
-      "keep_negative": True, "use_stochastic_rounding": False,
-      "qnoise_factor": 1.0}}
-  layer_config = {
-      "name": "dt", "trainable": True, "dtype": "float32", "filters": 2,
-      "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
-      "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
-      "activation": "linear", "use_bias": True,
-      "kernel_initializer": {"class_name": "GlorotUniform",
-                             "config": {"seed": None}},
-      "bias_initializer": {"class_name": "Zeros", "config": {}},
-      "kernel_regularizer": None, "bias_regularizer": None,
-      "activity_regularizer": None, "kernel_constraint": None,
-      "bias_constraint": None, "output_padding": None,
-      "depth_multiplier": 1, "depthwise_kernel_quantizer": quantizer,
-      "bias_quantizer": quantizer, "group_size": 1}
-  config = {"class_name": "Functional", "config": {
-      "name": "model", "trainable": True, "layers": [
-          {"class_name": "InputLayer", "config": {
-              "batch_input_shape": [None, 4, 4, 3], "dtype": "float32",
-              "sparse": False, "ragged": False, "name": "in"},
-           "name": "in", "inbound_nodes": []},
-          {"class_name": "QDepthwiseConv2DTranspose", "config": layer_config,
-           "name": "dt", "inbound_nodes": [[["in", 0, 0, {}]]]}],
-      "input_layers": [["in", 0, 0]], "output_layers": [["dt", 0, 0]]}}
-  with h5py.File(path, "w") as f:
-    f.attrs["backend"] = "tensorflow"
-    f.attrs["keras_version"] = "2.12.0"
-    f.attrs["model_config"] = json.dumps(config)
-    weights = f.create_group("model_weights")
-    weights.attrs["backend"] = "tensorflow"
-    weights.attrs["keras_version"] = "2.12.0"
-    weights.attrs["layer_names"] = np.array([b"in", b"dt"])
-    weights.create_group("in").attrs["weight_names"] = np.array([], "S1")
-    group = weights.create_group("dt")
-    group.attrs["weight_names"] = np.array([b"dt/depthwise_kernel:0",
-                                            b"dt/bias:0"])
-    group.create_dataset("dt/depthwise_kernel:0", data=kernel)
-    group.create_dataset("dt/bias:0", data=bias)
-    top = weights.create_group("top_level_model_weights")
-    top.attrs["weight_names"] = np.array([], "S1")
+  q = keras2_files.quantizer(4, 0)
+  config = keras2_files.conv2d_transpose_config(
+      "dt", 2, (3, 3), (2, 2), "same", depth_multiplier=1,
+      depthwise_kernel_quantizer=q, bias_quantizer=q, group_size=1)
+  keras2_files.write_one_layer_model(
+      path, "QDepthwiseConv2DTranspose", config, (4, 4, 3),
+      [("dt/depthwise_kernel:0", kernel), ("dt/bias:0", bias)])
 
 
 def test_load_qmodel_reads_qkeras09_h5_files(tmp_path):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 import numpy as np
 
+import keras2_files
 from multibackend import np_out
 
 from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose
@@ -91,52 +92,15 @@ def test_set_weights_accepts_the_qkeras09_layout():
 def _write_qkeras09_h5(path, weights):
   """A model file as QKeras 0.9 (Keras 2.12) writes it: Input(3, 3, 3) ->
   QSeparableConv2DTranspose(2, (2, 2), strides 2) with ``weights``."""
-  import h5py  # pylint: disable=g-import-not-at-top
-  def quantizer(bits, integer):
-    return {"class_name": "quantized_bits", "config": {
-        "bits": bits, "integer": integer, "symmetric": 1, "alpha": 1,
-        "keep_negative": True, "use_stochastic_rounding": False,
-        "qnoise_factor": 1.0}}
-  layer_config = {
-      "name": "st", "trainable": True, "dtype": "float32", "filters": 2,
-      "kernel_size": [2, 2], "strides": [2, 2], "padding": "valid",
-      "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
-      "activation": "linear", "use_bias": True,
-      "kernel_initializer": {"class_name": "GlorotUniform",
-                             "config": {"seed": None}},
-      "bias_initializer": {"class_name": "Zeros", "config": {}},
-      "kernel_regularizer": None, "bias_regularizer": None,
-      "activity_regularizer": None, "kernel_constraint": None,
-      "bias_constraint": None, "output_padding": None,
-      "depth_multiplier": 1,
-      "depthwise_kernel_quantizer": quantizer(4, 2),
-      "pointwise_kernel_quantizer": quantizer(4, 2),
-      "bias_quantizer": quantizer(5, 3)}
-  config = {"class_name": "Functional", "config": {
-      "name": "model", "trainable": True, "layers": [
-          {"class_name": "InputLayer", "config": {
-              "batch_input_shape": [None, 3, 3, 3], "dtype": "float32",
-              "sparse": False, "ragged": False, "name": "in"},
-           "name": "in", "inbound_nodes": []},
-          {"class_name": "QSeparableConv2DTranspose", "config": layer_config,
-           "name": "st", "inbound_nodes": [[["in", 0, 0, {}]]]}],
-      "input_layers": [["in", 0, 0]], "output_layers": [["st", 0, 0]]}}
-  names = [b"st/depthwise_kernel:0", b"st/pointwise_kernel:0", b"st/bias:0"]
-  with h5py.File(path, "w") as f:
-    f.attrs["backend"] = "tensorflow"
-    f.attrs["keras_version"] = "2.12.0"
-    f.attrs["model_config"] = json.dumps(config)
-    group = f.create_group("model_weights")
-    group.attrs["backend"] = "tensorflow"
-    group.attrs["keras_version"] = "2.12.0"
-    group.attrs["layer_names"] = np.array([b"in", b"st"])
-    group.create_group("in").attrs["weight_names"] = np.array([], "S1")
-    layer_group = group.create_group("st")
-    layer_group.attrs["weight_names"] = np.array(names)
-    for name, value in zip(names, weights):
-      layer_group.create_dataset(name.decode(), data=value)
-    top = group.create_group("top_level_model_weights")
-    top.attrs["weight_names"] = np.array([], "S1")
+  config = keras2_files.conv2d_transpose_config(
+      "st", 2, (2, 2), (2, 2), "valid", depth_multiplier=1,
+      depthwise_kernel_quantizer=keras2_files.quantizer(4, 2),
+      pointwise_kernel_quantizer=keras2_files.quantizer(4, 2),
+      bias_quantizer=keras2_files.quantizer(5, 3))
+  names = ["st/depthwise_kernel:0", "st/pointwise_kernel:0", "st/bias:0"]
+  keras2_files.write_one_layer_model(
+      path, "QSeparableConv2DTranspose", config, (3, 3, 3),
+      list(zip(names, weights)))
 
 
 def test_load_qmodel_reads_qkeras09_h5_files(tmp_path):
