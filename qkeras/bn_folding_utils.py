@@ -82,8 +82,5 @@ def populate_bias_quantizer_from_accumulator(model, source_quantizers=None):
         layer.bias_quantizer_internal is not None):
       continue
     quantizer = bias_type.convert_to_qkeras_quantizer()
-    layer.bias_quantizer = quantizer
-    layer.bias_quantizer_internal = quantizer
-    names = list(layer._quantizer_names)  # pylint: disable=protected-access
-    layer.quantizers[names.index("bias_quantizer")] = quantizer
+    layer.set_quantizer("bias_quantizer", quantizer)
   return model

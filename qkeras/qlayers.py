@@ -367,6 +367,23 @@ class QLayerMixin(QuantizerStateMixin):
     """The layer's quantizer objects (None where not set)."""
     return list(self.quantizers)
 
+  def set_quantizer(self, name, quantizer):
+    """Replaces quantizer ``name`` (e.g. ``"bias_quantizer"``).
+
+    ``quantizer`` is anything ``get_quantizer`` takes (an object, a string
+    such as ``"quantized_bits(8, 0, 1)"``, a config dict, or None); the raw
+    argument, the object and ``get_quantizers()`` all change together.
+    """
+    names = list(getattr(self, "_quantizer_names", ()))
+    if name not in names:
+      raise ValueError(f"{type(self).__name__}(name={self.name!r}): no "
+                       f"quantizer {name!r}; it has {names}.")
+    owner = f"{type(self).__name__}(name={self.name!r})"
+    internal = layer_quantizer(owner, name, quantizer)
+    setattr(self, name, quantizer)
+    setattr(self, name + "_internal", internal)
+    self.quantizers[names.index(name)] = internal
+
 
 def _add_bias(layer, outputs, bias, rank, channels):
   """``outputs + bias`` on the channel axis of a conv/dense output."""

@@ -433,3 +433,25 @@ def test_qadaptiveactivation_matches_qkeras09_sequences():
       np.testing.assert_array_equal(
           np.asarray(layer.integer_bits, F32).ravel(),
           data[f"c{i}_int{t}"].ravel())
+
+
+def test_set_quantizer_replaces_raw_object_and_list():
+  layer = QDense(3, kernel_quantizer="quantized_bits(4, 0, 1, alpha=1)",
+                 bias_quantizer=None, name="d")
+  layer.set_quantizer("bias_quantizer", "quantized_bits(8, 0, 1)")
+  assert layer.bias_quantizer == "quantized_bits(8, 0, 1)"
+  assert str(layer.bias_quantizer_internal) == "quantized_bits(8,0,1)"
+  assert layer.get_quantizers()[1] is layer.bias_quantizer_internal
+  assert layer.get_config()["bias_quantizer"]["class_name"] == "quantized_bits"
+  x = np.array([[0.3, -0.7]], "float32")
+  layer.build((None, 2))
+  layer.bias.assign(np.array([0.1234, 0.5, -0.25], "float32"))
+  y = keras.ops.convert_to_numpy(layer(x))
+  expect = x @ keras.ops.convert_to_numpy(
+      layer.kernel_quantizer_internal(layer.kernel)) + np.array(
+          [0.125, 0.5, -0.25], "float32")
+  np.testing.assert_array_equal(y, expect)
+  with pytest.raises(ValueError, match="no quantizer 'gamma_quantizer'"):
+    layer.set_quantizer("gamma_quantizer", None)
+  with pytest.raises(ValueError, match="'bias_quantizer'"):
+    layer.set_quantizer("bias_quantizer", "quantized_bits(")
