@@ -51,3 +51,27 @@ def single_successor_pairs(model, first_types, second_type, exact=True):
     if is_type and len(after) == 1 and isinstance(after[0], second_type):
       pairs[layer.name] = after[0]
   return pairs
+
+
+# --- used by autoqkeras ---
+
+
+def output_layers(model):
+  """The layers producing ``model.outputs``, one per output, in order."""
+  return [tensor._keras_history.operation for tensor in model.outputs]  # pylint: disable=protected-access
+
+
+def parent_layers(layer):
+  """The layers whose outputs feed the first call of ``layer`` (empty for
+  an input layer or a layer never called)."""
+  nodes = layer._inbound_nodes  # pylint: disable=protected-access
+  if not nodes:
+    return []
+  return [node.operation for node in nodes[0].parent_nodes]
+
+
+def compile_arguments(model):
+  """A new dict of the arguments ``model.compile`` was called with (the
+  objects given, not their configs; empty before ``compile``)."""
+  config = getattr(model, "_compile_config", None)
+  return dict(getattr(config, "config", None) or {})

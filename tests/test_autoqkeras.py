@@ -125,6 +125,38 @@ def test_bad_arguments(tmp_path):
   assert not os.listdir(tmp_path)  # nothing was created
 
 
+# Every name ``autoqkeras_internal`` had before it was split into
+# ``_search_space``, ``_tuner_state`` and ``_common`` (``dir()`` then, dunder
+# names left out): user code, notebooks and pickles name them through it.
+INTERNAL_NAMES = """
+    AutoQKHyperModel AutoQKeras AutoQKerasScheduler BayesianOptimization
+    DEFAULT_GOAL FILTER_FACTORS ForgivingFactor HyperModel Hyperband MODES
+    Q_LAYERS REGISTERED_LAYERS RandomSearch SEQUENCE_LAYERS TUNE_FILTERS
+    _ACTIVATION _BIAS _DEPTHWISE_KERNEL _EXTRA_BITS _GOAL_PARAMS _KERNEL
+    _ProgressMixin _RECURRENT _SEPARABLE _TUNERS _accuracy_function
+    _atomic_oracle_saves _best _bits_text _check_choice _check_compiled
+    _check_limit _clone_optimizer _compile_arguments _copy_metrics
+    _extend_metrics _fresh_dir _fresh_metric _hp_key _is_class_key
+    _iter_layer_configs _last _layer_classes _learning_rate _output_layers
+    _pad_limit _requeue_interrupted_trials _scale_width _score_metric
+    _transfer_weights _with_progress _write_json_atomically activation_name
+    adjusted_score copy default_quantization_config forgiving_factor json
+    keras kt make_target model_quantize np ops os print_qmodel_summary
+    quantized_model_from_json re trial_size_metric warnings""".split()
+
+
+def test_internal_module_keeps_every_name():
+  import pickle  # pylint: disable=g-import-not-at-top
+  from qkeras.autoqkeras import autoqkeras_internal  # pylint: disable=g-import-not-at-top
+  missing = [n for n in INTERNAL_NAMES if not hasattr(autoqkeras_internal, n)]
+  assert not missing
+  assert autoqkeras_internal.AutoQKeras is AutoQKeras
+  # A class pickled by reference before the split still loads.
+  for name in ("AutoQKeras", "AutoQKerasScheduler", "AutoQKHyperModel"):
+    old = f"cqkeras.autoqkeras.autoqkeras_internal\n{name}\n.".encode()
+    assert pickle.loads(old) is getattr(autoqkeras_internal, name)
+
+
 # -- the search space ----------------------------------------------------------
 
 
