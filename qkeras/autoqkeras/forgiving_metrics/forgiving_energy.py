@@ -79,8 +79,19 @@ class ForgivingFactorPower(ForgivingFactor):
         settings = json.load(f)
     cfg.update(self.process, settings)
 
-  def _energy(self, q, index):
-    """``(energy, per-layer profile, pe() dict)`` of QTools ``q``."""
+  def _energy(self, model, index):
+    """``(energy, per-layer profile, pe() dict)`` of ``model``: the float
+    reference (``index`` 0, inputs read as ``reference_internal``) or the
+    trial (``index`` 1, inputs ``source_quantizers``); ``index`` also picks
+    the memory settings."""
+    reference = index == 0
+    q = QTools(model, self.process,
+               source_quantizers=(self.reference_internal if reference
+                                  else self.source_quantizers),
+               is_inference=self.trained_model,
+               keras_quantizer=self.reference_internal,
+               keras_accumulator=self.reference_accumulator,
+               for_reference=reference)
     self._apply_config_json()
     cost = q.pe(weights_on_memory=self.parameters_on_memory[index],
                 activations_on_memory=self.activations_on_memory[index],
@@ -92,14 +103,8 @@ class ForgivingFactorPower(ForgivingFactor):
   def get_reference(self, model):
     """``stress *`` energy of ``model`` as a float design; cached."""
     if self.reference_energy is None:
-      q = QTools(model, self.process,
-                 source_quantizers=self.reference_internal,
-                 is_inference=self.trained_model,
-                 keras_quantizer=self.reference_internal,
-                 keras_accumulator=self.reference_accumulator,
-                 for_reference=True)
       (self.reference_energy, self.reference_energy_profile,
-       self.reference_cost) = self._energy(q, 0)
+       self.reference_cost) = self._energy(model, 0)
       # Upstream kept the unstressed energy for delta(); see docs/compat.md.
       self.reference_size = self.reference_energy * self.stress
     return self.reference_size
@@ -109,14 +114,8 @@ class ForgivingFactorPower(ForgivingFactor):
 
   def get_trial(self, model):
     """Energy of the quantized ``model``."""
-    q = QTools(model, self.process,
-               source_quantizers=self.source_quantizers,
-               is_inference=self.trained_model,
-               keras_quantizer=self.reference_internal,
-               keras_accumulator=self.reference_accumulator,
-               for_reference=False)
     self.trial_size, self.trial_energy_profile, self.trial_cost = (
-        self._energy(q, 1))
+        self._energy(model, 1))
     return self.trial_size
 
   def get_trial_stats(self):
