@@ -11,6 +11,10 @@ images as float32 ``(N, H, W, C)`` in [0, 1] and one-hot labels:
 ``add_arguments(parser)`` adds the examples' common options (``--dataset``,
 ``--epochs``, ``--samples``); ``fail(message)`` exits with a one-line error
 and status 2 (bad input never ends in a traceback).
+
+``train_and_evaluate(model, data, epochs)`` is the classifiers' loop:
+``compile_classifier`` (categorical cross-entropy, accuracy), ``fit`` (one
+line per epoch) and ``evaluate_accuracy``.
 """
 
 import argparse
@@ -117,3 +121,39 @@ def load_or_fail(args, prog=None):
     return load(args.dataset, args.samples)
   except (DataError, ValueError) as e:
     fail(str(e), prog)
+
+
+# -- the classifiers' train/evaluate loop ------------------------------------
+
+
+def compile_classifier(model, optimizer="adam",
+                       loss="categorical_crossentropy"):
+  """Compiles ``model`` with ``optimizer``, ``loss`` and the accuracy."""
+  model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def fit(model, data, epochs, batch_size=32, callbacks=None, validate=False):
+  """Fits ``model`` on the training half of ``data`` (``(x_train, y_train,
+  x_test, y_test)``), one line per epoch; ``validate`` also reports the
+  test half after each epoch."""
+  x_train, y_train, x_test, y_test = data
+  model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+            callbacks=callbacks,
+            validation_data=(x_test, y_test) if validate else None,
+            verbose=2)
+
+
+def evaluate_accuracy(model, data):
+  """The accuracy of the compiled ``model`` on the test half of ``data``."""
+  _, _, x_test, y_test = data
+  return model.evaluate(x_test, y_test, verbose=0)[1]
+
+
+def train_and_evaluate(model, data, epochs, optimizer="adam", batch_size=32,
+                       loss="categorical_crossentropy", callbacks=None,
+                       validate=False):
+  """Compiles, fits (see ``fit``) and returns the test accuracy of the
+  classifier ``model``."""
+  compile_classifier(model, optimizer, loss)
+  fit(model, data, epochs, batch_size, callbacks, validate)
+  return evaluate_accuracy(model, data)

@@ -94,11 +94,9 @@ def parse_args(argv):
 
 def train(model, x_train, y_train, x_test, y_test, args, title):
   """Compiles, fits and prints the test accuracy of ``model``."""
-  model.compile(optimizer="adam", loss="categorical_crossentropy",
-                metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-            verbose=2)
-  _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      batch_size=args.batch_size)
   print(f"{title} test accuracy: {accuracy:.4f}")
 
 

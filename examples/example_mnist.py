@@ -75,12 +75,9 @@ def build_model(input_shape, classes):
 def train(model, data, args):
   """Fits ``model`` and returns its test accuracy."""
   import keras  # pylint: disable=g-import-not-at-top
-  x_train, y_train, x_test, y_test = data
-  model.compile(optimizer=keras.optimizers.Adam(0.003),
-                loss="categorical_crossentropy", metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-            verbose=2)
-  return model.evaluate(x_test, y_test, verbose=0)[1]
+  return _data.train_and_evaluate(model, data, args.epochs,
+                                  keras.optimizers.Adam(0.003),
+                                  batch_size=args.batch_size)
 
 
 def print_hardware_weights(saved):

@@ -72,8 +72,8 @@ def main(argv=None):
   model = build_autoencoder(x_train.shape[1:], args.bits)
   model.summary()
   model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
-  model.fit(x_train, x_train, batch_size=args.batch_size, epochs=args.epochs,
-            validation_data=(x_test, x_test), verbose=2)
+  _data.fit(model, (x_train, x_train, x_test, x_test), args.epochs,
+            batch_size=args.batch_size, validate=True)
   mse = float(np.mean((model.predict(x_test, verbose=0) - x_test) ** 2))
   baseline = float(np.mean((x_train.mean(axis=0) - x_test) ** 2))
   print(f"mean-image MSE: {baseline:.4f}")

@@ -99,11 +99,9 @@ def main(argv=None):
   from qkeras.estimate import print_qstats  # pylint: disable=g-import-not-at-top
   model = build_classifier(x_train.shape[1:], y_train.shape[1])
   model.summary()
-  model.compile(optimizer="adam", loss="categorical_crossentropy",
-                metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-            validation_data=(x_test, y_test), verbose=2)
-  _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      batch_size=args.batch_size, validate=True)
   print(f"test accuracy: {accuracy:.4f}")
   print_qstats(model)
   print_accumulators(model, x_test)

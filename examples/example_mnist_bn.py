@@ -122,13 +122,11 @@ def main(argv=None):
   keras.utils.set_random_seed(args.seed)
   model = build_model(x_train.shape[1:], y_train.shape[1])
   model.summary()
-  model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
-                loss="categorical_crossentropy", metrics=["accuracy"])
   schedule = keras.callbacks.LearningRateScheduler(
       step_decay(args.learning_rate, 0.5, args.decay_every), verbose=1)
-  model.fit(x_train, y_train, batch_size=32, epochs=args.epochs,
-            callbacks=[schedule], verbose=2)
-  accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      keras.optimizers.Adam(args.learning_rate), callbacks=[schedule])
   print(f"test accuracy: {accuracy:.4f}")
   print_batchnorm_parameters(model)
   print_qstats(model)

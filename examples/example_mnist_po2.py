@@ -89,10 +89,9 @@ def main(argv=None):
   keras.utils.set_random_seed(args.seed)
   model = build_model(x_train.shape[1:], y_train.shape[1])
   model.summary()
-  model.compile(optimizer=keras.optimizers.Adam(0.003),
-                loss="categorical_crossentropy", metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=2)
-  accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      keras.optimizers.Adam(0.003))
   print(f"test accuracy: {accuracy:.4f}")
   print_activation_values(model, x_test)
   print_qstats(model)

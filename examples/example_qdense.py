@@ -110,16 +110,16 @@ def main(argv=None):
   if args.load_weights:
     load_weights_or_fail(model, args.load_weights)
   model.summary()
-  model.compile(optimizer=keras.optimizers.Adam(0.005),
-                loss="categorical_crossentropy", metrics=["accuracy"])
+  _data.compile_classifier(model, keras.optimizers.Adam(0.005))
+  data = (x_train, y_train, x_test, y_test)
   if args.load_weights:
     print(f"Weights loaded from {args.load_weights}")
   else:
-    model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=2)
+    _data.fit(model, data, args.epochs)
     if args.save_weights:
       model.save_weights(args.save_weights)
       print(f"Weights saved to {args.save_weights}")
-  accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+  accuracy = _data.evaluate_accuracy(model, data)
   print(f"test accuracy: {accuracy:.4f}")
   print_qstats(model)
   return 0

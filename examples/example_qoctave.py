@@ -113,12 +113,9 @@ def main(argv=None):
   import keras  # pylint: disable=g-import-not-at-top
   model = build_model(x_train.shape[1:], y_train.shape[1])
   model.summary()
-  model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                loss="categorical_crossentropy",
-                metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-            verbose=2)
-  _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      keras.optimizers.Adam(3e-3), batch_size=args.batch_size)
   print(f"test accuracy after {args.epochs} epoch(s): {accuracy:.4f}")
   return 0
 

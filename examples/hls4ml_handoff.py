@@ -152,11 +152,10 @@ def main(argv=None):
         f"{FEATURES} features, {CLASSES} classes")
   model = build_model()
   model.summary()
-  model.compile(optimizer=keras.optimizers.Adam(0.003),
-                loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                metrics=["accuracy"])
-  model.fit(x_train, y_train, batch_size=256, epochs=args.epochs, verbose=2)
-  accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+  accuracy = _data.train_and_evaluate(
+      model, (x_train, y_train, x_test, y_test), args.epochs,
+      keras.optimizers.Adam(0.003), batch_size=256,
+      loss=keras.losses.CategoricalCrossentropy(from_logits=True))
   print(f"test accuracy: {accuracy:.4f}")
 
   output_dir = args.output_dir or tempfile.mkdtemp(prefix="hls4ml_handoff_")
