@@ -942,3 +942,25 @@ def test_print_qstats_of_a_converted_model(capsys):
       "    ----------------------------------------",
       f"    Total Sparsity                 : {total:.4f}",
       ""])
+
+
+def test_utils_is_a_facade():
+  """``qkeras.utils`` defines nothing of its own: every public name is
+  re-exported from a model reader, and upstream's names still resolve
+  (``qkeras.utils.__all__``, ``qkeras.bn_folding_utils``)."""
+  import inspect  # pylint: disable=g-import-not-at-top
+  from qkeras import bn_folding_utils  # pylint: disable=g-import-not-at-top
+  from qkeras import utils  # pylint: disable=g-import-not-at-top
+  for name, value in vars(utils).items():
+    if name.startswith("__") or inspect.ismodule(value):
+      continue
+    module = getattr(value, "__module__", None)
+    if module is not None:
+      assert module != "qkeras.utils", name
+  for name in utils.__all__:
+    assert getattr(utils, name) is not None, name
+  assert callable(utils._add_supported_quantized_objects)  # pylint: disable=protected-access
+  for name in bn_folding_utils.__all__ + ["is_folded"]:
+    assert callable(getattr(bn_folding_utils, name)), name
+  source = inspect.getsource(utils)
+  assert "\ndef " not in source and "\nclass " not in source
