@@ -9,7 +9,6 @@ its accumulator.
 
 from qkeras._convert import is_folded
 from qkeras.qtools import generate_layer_data_type_map as datatypes
-from qkeras.qtools import qgraph
 
 __all__ = ["populate_bias_quantizer_from_accumulator"]
 
@@ -22,12 +21,9 @@ def populate_bias_quantizer_from_accumulator(model, source_quantizers=None):
   purpose) and returns ``model``; a second call changes nothing.
   """
   default = "quantized_bits(8, 0, 1)"
-  graph, sources = qgraph.CreateGraph(model, source_quantizers or default,
-                                      default)
-  qgraph.GraphPropagateActivationsToEdges(graph)
-  layer_map = datatypes.generate_layer_data_type_map(
-      graph, sources, is_inference=False, keras_quantizer=default,
-      keras_accumulator=default)
+  _, _, layer_map = datatypes.model_data_type_map(
+      model, source_quantizers or default, default, is_inference=False,
+      keras_quantizer=default, keras_accumulator=default)
   for layer, entry in layer_map["layer_data_type_map"].items():
     bias_type = getattr(entry, "bias_quantizer", None)
     if (not is_folded(layer) or bias_type is None or
