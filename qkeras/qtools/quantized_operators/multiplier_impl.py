@@ -21,6 +21,14 @@ def _name_po2_output(output):
   output.name = "quantized_po2" if output.is_signed else "quantized_relu_po2"
 
 
+def _keep_po2_operand(output, weight_quantizer, input_quantizer):
+  """A po2 ``output`` is named by its sign and keeps the maximum of the po2
+  operand (the weight if it is po2, else the input)."""
+  _name_po2_output(output)
+  po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
+  output.max_val_po2 = po2.max_val_po2
+
+
 def _check_not_float(multiplier):
   if multiplier.input.is_floating_point or multiplier.weights.is_floating_point:
     raise ValueError(
@@ -135,9 +143,7 @@ class Mux(IMultiplier):
     self.gate_factor = 0.3 if gate.mode == 3 else 0.6
     self.gate_bits = other.bits
     if out.is_po2:
-      _name_po2_output(out)
-      po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
-      out.max_val_po2 = po2.max_val_po2
+      _keep_po2_operand(out, weight_quantizer, input_quantizer)
       out.int_bits = out.bits
 
 
@@ -208,9 +214,7 @@ class AndGate(IMultiplier):
       else:
         out.int_bits = weight_quantizer.int_bits
       if out.is_po2:
-        _name_po2_output(out)
-        po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
-        out.max_val_po2 = po2.max_val_po2
+        _keep_po2_operand(out, weight_quantizer, input_quantizer)
     self.gate_bits = out.bits
     self.gate_factor = 0.1
 
