@@ -1,7 +1,15 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
-"""``model_quantize``: a quantized copy of a float Keras model.
+"""Converting models: quantizing, batch-norm folding, cloning.
 
-The model is cloned layer by layer; each Keras layer that has a Q
+``model_quantize`` makes a quantized copy of a float Keras model;
+``convert_to_folded_model`` / ``unfold_model`` remove batch norms for
+folding and turn folded layers back into plain Q-layers; ``clone_model`` and
+``clone_model_and_freeze_auto_po2_scale`` copy quantized models. Each
+returns a new model and leaves the one it is given unchanged. A model
+reader: imports only foundations, quantizers, layers and the other readers
+(``_graph``, ``_export``, ``_io``).
+
+``model_quantize``: the model is cloned layer by layer; each Keras layer that has a Q
 counterpart and a matching entry in ``quantizer_config`` is rebuilt as that
 Q-layer from its own config plus the quantizers, every other layer is copied
 as it is. Entries are looked up by layer name first, then by the Q class
@@ -10,12 +18,16 @@ layers with weights) under ``"default"``.
 """
 
 import copy
+import inspect
 import re
 import warnings
 
 import keras
 import numpy as np
 
+from qkeras import _export
+from qkeras import _graph
+from qkeras import _io
 from qkeras import _qmath
 from qkeras import quantizers
 from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
@@ -27,8 +39,10 @@ from qkeras.qconvolutional import (
   QSeparableConv1D,
   QSeparableConv2D,
 )
+from qkeras.qdense_batchnorm import QDenseBatchnorm
 from qkeras.qdepthwiseconv2d_batchnorm import QDepthwiseConv2DBatchnorm
 from qkeras.qlayers import QActivation, QAdaptiveActivation, QDense
+from qkeras.qlayers import serialize_quantizer
 from qkeras.qnormalization import QBatchNormalization
 from qkeras.qpooling import QAveragePooling2D, QGlobalAveragePooling2D
 from qkeras.qrecurrent import QGRU, QLSTM, QBidirectional, QSimpleRNN
@@ -497,15 +511,13 @@ def model_quantize(model, quantizer_config, activation_bits,
     raise ValueError("model_quantize: argument 'model' must be a Keras "
                      f"model, got {type(model).__name__}.")
   _check_config(quantizer_config, model)
-  fold_pairs = {}
+  pairs = {}
   if enable_bn_folding:
-    from qkeras.utils import convert_to_folded_model  # pylint: disable=g-import-not-at-top
-    from qkeras.utils import fold_pairs as find_pairs  # pylint: disable=g-import-not-at-top
-    fold_pairs = find_pairs(model)
-    if fold_pairs:
+    pairs = fold_pairs(model)
+    if pairs:
       model, _ = convert_to_folded_model(model)
   conversion = _Conversion(quantizer_config, activation_bits,
-                           prefer_qadaptiveactivation, fold_pairs)
+                           prefer_qadaptiveactivation, pairs)
   qmodel = _quantize_model(model, conversion)
   if conversion.unsupported:
     warnings.warn(
@@ -514,5 +526,200 @@ def model_quantize(model, quantizer_config, activation_bits,
         stacklevel=2)
   if transfer_weights:
     for old, new in conversion.converted:
-      _transfer(old, new, fold_pairs)
+      _transfer(old, new, pairs)
   return qmodel
+
+
+# ---------------------------------------------------------------------------
+# Batch-norm folding and unfolding.
+# ---------------------------------------------------------------------------
+
+
+_FOLDABLE = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+
+
+def fold_pairs(model):
+  """``{conv_name: bn_layer}``: every float ``Conv2D`` / ``DepthwiseConv2D``
+  (exactly those classes) whose output goes to a single
+  ``BatchNormalization``."""
+  return _graph.single_successor_pairs(model, _FOLDABLE,
+                                       keras.layers.BatchNormalization)
+
+
+def convert_to_folded_model(model):
+  """Removes the batch norms that follow a convolution, for folding.
+
+  Finds every float ``Conv2D`` / ``DepthwiseConv2D`` (exactly those classes)
+  whose output goes to a single ``BatchNormalization`` and returns
+  ``(new_model, layers_to_fold)``: a copy of the model without those batch
+  norms (the convolution feeds the batch norm's consumers directly) and the
+  names of the convolutions. ``model_quantize(..., enable_bn_folding=True)``
+  turns them into ``QConv2DBatchnorm`` / ``QDepthwiseConv2DBatchnorm``. The
+  original model is not changed.
+  """
+  model = _graph.functional(model)
+  pairs = fold_pairs(model)
+  skipped_bn = {bn.name for bn in pairs.values()}
+
+  def call(layer, *args, **kwargs):
+    if layer.name in skipped_bn:
+      return args[0]
+    return layer(*args, **kwargs)
+
+  new_model = keras.models.clone_model(
+      model, clone_function=lambda l: l.__class__.from_config(l.get_config()),
+      call_function=call)
+  for layer in model.layers:
+    if layer.name not in skipped_bn and layer.weights:
+      new_model.get_layer(layer.name).set_weights(layer.get_weights())
+  return new_model, list(pairs)
+
+
+_UNFOLDED = {
+    QConv2DBatchnorm: QConv2D,
+    QDepthwiseConv2DBatchnorm: QDepthwiseConv2D,
+    QDenseBatchnorm: QDense,
+}
+_BASE_LAYER_KEYS = ("name", "trainable", "dtype")
+
+
+def is_folded(layer):
+  return type(layer) in _UNFOLDED
+
+
+def convert_folded_layer_to_unfolded(layer):
+  """The plain Q-layer (with a bias) that a folded layer becomes."""
+  cls = _UNFOLDED[type(layer)]
+  accepted = set(inspect.signature(cls.__init__).parameters)
+  accepted.update(_BASE_LAYER_KEYS)
+  config = {k: v for k, v in layer.get_config().items() if k in accepted}
+  config["use_bias"] = True
+  return cls.from_config(config)
+
+
+def unfold_model(model):
+  """A copy of ``model`` with every folded layer replaced by its plain
+  Q-layer carrying ``get_folded_weights()``; other layers are copied with
+  their weights. Works on functional and Sequential models."""
+
+  def clone(layer):
+    if is_folded(layer):
+      return convert_folded_layer_to_unfolded(layer)
+    return layer.__class__.from_config(layer.get_config())
+
+  new_model = keras.models.clone_model(model, clone_function=clone)
+  for old, new in zip(model.layers, new_model.layers):
+    weights = old.get_folded_weights() if is_folded(old) else old.weights
+    new.set_weights([keras.ops.convert_to_numpy(w) for w in weights])
+  return new_model
+
+
+# ---------------------------------------------------------------------------
+# Cloning.
+# ---------------------------------------------------------------------------
+
+
+def get_config(quantizer_config, layer, layer_class, parameter=None):
+  """QKeras's lookup: the entry of ``quantizer_config`` for the layer
+  description ``layer`` (a ``{"config": {"name": ...}}`` dict, as in a
+  model's JSON, or a layer) -- by layer name, else by ``layer_class`` --
+  and, with ``parameter``, that field of it (None when missing)."""
+  if isinstance(layer, dict):
+    name = layer.get("config", {}).get("name", layer.get("name"))
+  else:
+    name = layer.name
+  quantizer = quantizer_config.get(name, quantizer_config.get(layer_class))
+  if quantizer is not None and parameter is not None:
+    quantizer = quantizer.get(parameter) if isinstance(quantizer, dict) else None
+  return quantizer
+
+
+def clone_model(model, custom_objects=None):
+  """A copy of ``model`` (same layers, configs and weights, new variables),
+  through its JSON description as in QKeras."""
+  clone = _io.quantized_model_from_json(model.to_json(), custom_objects)
+  clone.set_weights(model.get_weights())
+  return clone
+
+
+_FREEZE_LAYERS = ("QConv2D", "QDepthwiseConv2D", "QDense",
+                  "QBatchNormalization")
+
+
+def _is_auto_po2(quantizer):
+  return (isinstance(quantizer, quantizers.quantized_bits) and
+          isinstance(quantizer.alpha, str) and quantizer.alpha == "auto_po2")
+
+
+def _auto_po2_arguments(layer):
+  return [name for name in getattr(layer, "_quantizer_names", ())
+          if _is_auto_po2(getattr(layer, name + "_internal"))]
+
+
+def _computed_scale(layer, argument):
+  """The scale ``layer``'s auto_po2 quantizer ``argument`` gives its
+  weight (BatchNormalization: gamma / sqrt(variance + eps))."""
+  quantizer = getattr(layer, argument + "_internal")
+  if argument == "inverse_quantizer":
+    _export.bn_inverse(layer)
+  else:
+    for _, weight, q in _export.weights_and_quantizers(layer):
+      if q is quantizer:
+        _export.quantize_weight(q, weight)
+  return np.asarray(keras.ops.convert_to_numpy(quantizer.scale)).tolist()
+
+
+def clone_model_and_freeze_auto_po2_scale(orig_model=None,
+                                          orig_model_path=None,
+                                          quantize_model_weights=False):
+  """A copy of the model whose ``auto_po2`` scales are frozen.
+
+  In every ``QConv2D``, ``QDepthwiseConv2D``, ``QDense`` and
+  ``QBatchNormalization`` the (at most one) ``quantized_bits`` with
+  ``alpha="auto_po2"`` is replaced by the same quantizer with
+  ``post_training_scale`` set to the scale its current weights give, so the
+  model computes the same outputs with fixed scales. Give exactly one of
+  ``orig_model`` and ``orig_model_path`` (loaded with ``load_qmodel``).
+  Returns ``(new_model, hardware weights or None)``: with
+  ``quantize_model_weights`` the new model's
+  ``model_save_quantized_weights`` result, checked to equal the original's.
+  """
+  if (orig_model is None) == (orig_model_path is None):
+    raise ValueError("clone_model_and_freeze_auto_po2_scale: give exactly one "
+                     "of 'orig_model' and 'orig_model_path'.")
+  if orig_model is None:
+    orig_model = _io.load_qmodel(orig_model_path, compile=False)
+
+  def clone(layer):
+    config = layer.get_config()
+    if type(layer).__name__ in _FREEZE_LAYERS:
+      arguments = _auto_po2_arguments(layer)
+      if len(arguments) > 1:
+        raise ValueError(f"{layer.name} has more than one auto_po2 quantizer "
+                         f"({', '.join(arguments)}).")
+      for argument in arguments:
+        quantizer = serialize_quantizer(
+            getattr(layer, argument + "_internal"))
+        quantizer["config"]["post_training_scale"] = _computed_scale(
+            layer, argument)
+        config[argument] = quantizer
+    return layer.__class__.from_config(config)
+
+  new_model = keras.models.clone_model(orig_model, clone_function=clone)
+  new_model.set_weights(orig_model.get_weights())
+  for layer in _graph.flat_layers(new_model):
+    if type(layer).__name__ in _FREEZE_LAYERS:
+      for argument in _auto_po2_arguments(layer):
+        if getattr(layer, argument + "_internal").post_training_scale is None:
+          raise ValueError(f"{layer.name}: {argument} is still auto_po2 "
+                           "without a frozen scale.")
+  if not quantize_model_weights:
+    return new_model, None
+  before = _export.model_save_quantized_weights(orig_model)
+  after = _export.model_save_quantized_weights(new_model)
+  for name, entry in before.items():
+    for key in ("weights", "scales"):
+      for a, b in zip(entry.get(key, []), after[name].get(key, [])):
+        if not np.array_equal(np.asarray(a), np.asarray(b)):
+          raise ValueError(f"No Match: {name} {key} differ after freezing.")
+  return new_model, after

@@ -16,6 +16,8 @@ import numpy as np
 
 from qkeras import _graph, _qmath
 from qkeras import quantizers as qz
+from qkeras.qconvolutional import QConv2D, QDepthwiseConv2D
+from qkeras.qnormalization import QBatchNormalization
 
 # A variable's name -> the quantizer arguments that may quantize it (the
 # first one the layer has is used).
@@ -195,11 +197,6 @@ def find_bn_fusing_layer_pair(model, custom_objects=None):  # pylint: disable=un
   """``({conv_name: bn_name}, {bn_names})``: every ``QConv2D`` /
   ``QDepthwiseConv2D`` whose output goes only to a ``QBatchNormalization``,
   which hardware can fuse into it."""
-  from qkeras.qconvolutional import (
-    QConv2D,  # pylint: disable=g-import-not-at-top
-    QDepthwiseConv2D,  # pylint: disable=g-import-not-at-top
-  )
-  from qkeras.qnormalization import QBatchNormalization  # pylint: disable=g-import-not-at-top
   pairs = {}
   for nested in [model] + [l for l in model.layers
                            if isinstance(l, keras.Model)]:

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 
 from qkeras import _graph, _qmath
+from qkeras._convert import is_folded
+from qkeras._export import get_model_sparsity
 from qkeras import quantizers as qz
-from qkeras.bn_folding_utils import is_folded
 from qkeras.qconvolutional import QConv1D, QConv2D, QDepthwiseConv2D
 from qkeras.qlayers import QActivation, QAdaptiveActivation, QDense
-from qkeras.utils import get_model_sparsity
 
 __all__ = [
   "analyze_accumulator",
@@ -170,14 +170,9 @@ def _kind(layer):
   return _UNFOLDED_NAME.get(name, name)
 
 
-def _is_graph_model(layer):
-  return isinstance(layer, keras.Sequential) or hasattr(
-      layer, "_nodes_by_depth")
-
-
 def _graph_of(model, caller):
   """The functional view of a functional or Sequential ``model``."""
-  if not _is_graph_model(model):
+  if not _graph.is_graph_model(model):
     raise ValueError(
         f"{caller}: argument 'model' must be a functional or Sequential "
         f"Keras model, got {type(model).__name__}.")
@@ -189,43 +184,14 @@ def _graph_of(model, caller):
         f"first: {error}") from None
 
 
-def _walk(graph, visit, values):
-  """Calls ``visit(layer, node, values)`` for every layer call of ``graph``
-  (a functional model), each after the calls that produce its inputs.
-
-  ``values`` maps ``id(tensor)`` of symbolic tensors to values and must hold
-  those of ``graph.inputs``; ``visit`` returns one value per output tensor
-  of ``node``, which are stored in ``values``. Nested functional and
-  Sequential models are walked through: their input tensors take the values
-  of the tensors they are called on, the call's outputs those of their
-  output tensors.
-  """
-  nodes_by_depth = graph._nodes_by_depth  # pylint: disable=protected-access
-  for depth in sorted(nodes_by_depth, reverse=True):
-    for node in nodes_by_depth[depth]:
-      if node.is_input:
-        continue
-      layer = node.operation
-      if _is_graph_model(layer):
-        inner = _graph.functional(layer)
-        for tensor, outer in zip(inner.inputs, node.input_tensors):
-          values[id(tensor)] = values[id(outer)]
-        _walk(inner, visit, values)
-        outputs = [values[id(tensor)] for tensor in inner.outputs]
-      else:
-        outputs = visit(layer, node, values)
-      for tensor, value in zip(node.outputs, outputs):
-        values[id(tensor)] = value
-
-
-def _output_quantizer(layer, node, cache):
+def _output_quantizer(layer, call, cache):
   """The quantizer that produces ``layer``'s output in this call."""
   if isinstance(layer, (QActivation, QAdaptiveActivation)):
     return layer.quantizer
   if _kind(layer) in _ACTIVATED:
     activation = layer.activation
     return keras.activations.linear if activation is None else activation
-  inputs = node.input_tensors
+  inputs = call.inputs
   quantizer = cache.get(id(inputs[0])) if inputs else None
   if quantizer is None:
     raise ValueError(f"Unknown operation in {layer.name}")
@@ -254,10 +220,10 @@ def create_activation_cache(model):
   graph = _graph_of(model, "create_activation_cache")
   cache = _input_cache(graph)
 
-  def visit(layer, node, cache):
-    return [_output_quantizer(layer, node, cache)] * len(node.outputs)
+  def visit(layer, call, cache):
+    return [_output_quantizer(layer, call, cache)] * len(call.outputs)
 
-  _walk(graph, visit, cache)
+  _graph.walk(graph, visit, cache)
   return cache
 
 
@@ -336,10 +302,10 @@ def _known_shape(layer, shape, what):
   return shape
 
 
-def _layer_operations(layer, node, x_quantizer):
+def _layer_operations(layer, call, x_quantizer):
   """The ``extract_model_operations`` entry of one call of ``layer``."""
-  in_shape = _known_shape(layer, node.input_tensors[0].shape, "input")
-  out_shape = _known_shape(layer, node.outputs[0].shape, "output")
+  in_shape = _known_shape(layer, call.inputs[0].shape, "input")
+  out_shape = _known_shape(layer, call.outputs[0].shape, "output")
   ops, weights = _COUNTS[_kind(layer)](layer, in_shape, out_shape)
   quantizers = layer.get_quantizers()
   if isinstance(weights, list):
@@ -379,18 +345,18 @@ def extract_model_operations(in_model):
   cache = _input_cache(graph)
   operations = {}
 
-  def visit(layer, node, cache):
+  def visit(layer, call, cache):
     if _kind(layer) in _COUNTS:
-      x = node.input_tensors[0] if node.input_tensors else None
-      entry = _layer_operations(layer, node, cache.get(id(x)))
+      x = call.inputs[0] if call.inputs else None
+      entry = _layer_operations(layer, call, cache.get(id(x)))
       if layer.name in operations:
         operations[layer.name]["number_of_operations"] += (
             entry["number_of_operations"])
       else:
         operations[layer.name] = entry
-    return [_output_quantizer(layer, node, cache)] * len(node.outputs)
+    return [_output_quantizer(layer, call, cache)] * len(call.outputs)
 
-  _walk(graph, visit, cache)
+  _graph.walk(graph, visit, cache)
   return operations
 
 
@@ -577,11 +543,10 @@ def _sample_ranges(graph, x_sample, targets, batch_size=1024):
   inputs = _sample_inputs(graph, x_sample)
   ranges = {}
 
-  def visit(layer, node, values):
-    args, kwargs = node.arguments.fill_in(values)
-    outputs = keras.tree.flatten(layer(*args, **kwargs))
+  def visit(layer, call, values):
+    outputs = call.run(values)
     if layer.name in targets:
-      x_in = keras.ops.convert_to_numpy(values[id(node.input_tensors[0])])
+      x_in = keras.ops.convert_to_numpy(values[id(call.inputs[0])])
       x_out = keras.ops.convert_to_numpy(outputs[0])
       low, high, peak = ranges.get(layer.name, (np.inf, -np.inf, 0.0))
       ranges[layer.name] = (min(low, np.amin(x_in)), max(high, np.amax(x_in)),
@@ -591,7 +556,7 @@ def _sample_ranges(graph, x_sample, targets, batch_size=1024):
   for start in range(0, len(inputs[0]), batch_size):
     values = {id(t): keras.ops.convert_to_tensor(v[start:start + batch_size])
               for t, v in zip(graph.inputs, inputs)}
-    _walk(graph, visit, values)
+    _graph.walk(graph, visit, values)
   return ranges
 
 

@@ -942,3 +942,61 @@ def test_print_qstats_of_a_converted_model(capsys):
       "    ----------------------------------------",
       f"    Total Sparsity                 : {total:.4f}",
       ""])
+
+
+def test_utils_is_a_facade():
+  """``qkeras.utils`` defines nothing of its own: every public name is
+  re-exported from a model reader, and upstream's names still resolve
+  (``qkeras.utils.__all__``, ``qkeras.bn_folding_utils``)."""
+  import inspect  # pylint: disable=g-import-not-at-top
+  from qkeras import bn_folding_utils  # pylint: disable=g-import-not-at-top
+  from qkeras import utils  # pylint: disable=g-import-not-at-top
+  for name, value in vars(utils).items():
+    if name.startswith("__") or inspect.ismodule(value):
+      continue
+    module = getattr(value, "__module__", None)
+    if module is not None:
+      assert module != "qkeras.utils", name
+  for name in utils.__all__:
+    assert getattr(utils, name) is not None, name
+  assert callable(utils._add_supported_quantized_objects)  # pylint: disable=protected-access
+  for name in bn_folding_utils.__all__ + ["is_folded"]:
+    assert callable(getattr(bn_folding_utils, name)), name
+  source = inspect.getsource(utils)
+  assert "\ndef " not in source and "\nclass " not in source
+
+
+def _qkeras_imports(path):
+  """The qkeras modules a source file imports (top level and in functions)."""
+  import ast  # pylint: disable=g-import-not-at-top
+  tree = ast.parse(path.read_text())
+  names = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      names.update(a.name for a in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      names.add(node.module)
+      names.update(f"{node.module}.{a.name}" for a in node.names)
+  return {n for n in names if n.startswith("qkeras")}
+
+
+def test_model_readers_import_no_tool():
+  """The model readers sit below the tools: none of them imports (even
+  lazily) ``utils``, ``estimate``, ``bn_folding_utils`` or QTools; and only
+  ``_graph`` reads Keras's private graph attributes."""
+  import pathlib  # pylint: disable=g-import-not-at-top
+  import re  # pylint: disable=g-import-not-at-top
+  import qkeras  # pylint: disable=g-import-not-at-top
+  root = pathlib.Path(qkeras.__file__).parent
+  tools = ("qkeras.utils", "qkeras.estimate", "qkeras.bn_folding_utils",
+           "qkeras.qtools", "qkeras.autoqkeras", "qkeras.hls4ml_support")
+  for reader in ("_graph", "_export", "_convert", "_io"):
+    imported = _qkeras_imports(root / f"{reader}.py")
+    assert not {n for n in imported if n.startswith(tools)}, reader
+  private = re.compile(r"_nodes_by_depth|_inbound_nodes|_outbound_nodes|"
+                       r"_keras_history|parent_nodes|\.operation\b")
+  for path in root.rglob("*.py"):
+    relative = path.relative_to(root).as_posix()
+    if relative == "_graph.py" or relative.startswith("autoqkeras/"):
+      continue
+    assert not private.search(path.read_text()), relative

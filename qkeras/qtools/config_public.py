@@ -10,6 +10,8 @@ per 64-bit word::
 (2^10 bits: 0.303, 2^18: 0.3125, 2^27: 3.8038, 2^30: 6.4363).
 """
 
+from qkeras.qtools import settings
+
 config_settings = {
     "default_source_quantizer": "quantized_bits(8, 0, 1)",
     "default_interm_quantizer": "quantized_bits(8, 0, 1)",
@@ -25,15 +27,6 @@ config_settings = {
         "dram_rd": [20.3125, 0],
     },
 
-    "include_energy": {
-        "QActivation": ["outputs"],
-        "QAdaptiveActivation": ["outputs"],
-        "Activation": ["outputs"],
-        "QBatchNormalization": ["parameters"],
-        "BatchNormalization": ["parameters"],
-        "Add": ["op_cost"],
-        "Subtract": ["op_cost"],
-        "MaxPooling2D": ["op_cost"],
-        "default": ["inputs", "parameters", "op_cost"],
-    },
+    # The table qtools.settings owns (same values).
+    "include_energy": settings.default_include_energy(),
 }

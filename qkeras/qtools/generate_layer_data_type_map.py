@@ -50,6 +50,7 @@ ACTIVATION_LAYERS = ["QActivation", "QAdaptiveActivation", "Activation"]
 BN_LAYERS = ["QBatchNormalization", "BatchNormalization"]
 
 __all__ = ["LayerDataType", "TagMissingError", "generate_layer_data_type_map",
+           "model_data_type_map",
            "update_output_quantizer_in_graph", "QKERAS_LAYERS",
            "KERAS_LAYERS"]
 
@@ -592,3 +593,16 @@ def generate_layer_data_type_map(
   return {"source_quantizer_list": source_quantizer_list,
           "output_layers": output_layers, "input_layers": input_layers,
           "layer_data_type_map": data_types}
+
+
+def model_data_type_map(model, source_quantizers=None,
+                        default_source_quantizer=None, **map_arguments):
+  """``(graph, source_quantizer_list, layer_map)`` of ``model``: its QTools
+  graph (``qgraph.CreateGraph``) with the activations on the edges, the
+  source quantizers, and ``generate_layer_data_type_map(graph, sources,
+  **map_arguments)``."""
+  graph, sources = qgraph.CreateGraph(model, source_quantizers,
+                                      default_source_quantizer)
+  qgraph.GraphPropagateActivationsToEdges(graph)
+  return graph, sources, generate_layer_data_type_map(graph, sources,
+                                                      **map_arguments)

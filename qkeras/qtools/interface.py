@@ -23,37 +23,33 @@ from qkeras.qtools.quantized_operators import quantizer_impl
 MERGE_LAYERS = ("Add", "Multiply", "Subtract", "Average", "Maximum",
                 "Minimum", "Concatenate", "Dot")
 
-# (entry key, JSON key, shape key, compound?) in output order, after
-# "layer_type", "input_quantizer_list" and "output_quantizer". A compound
-# value (multiplier, accumulator, adder, divider, merge) is written as its
-# ``output`` format with ``op_type = implemented_as()``.
+# The entry keys written, in output order (after "layer_type",
+# "input_quantizer_list" and "output_quantizer"); _SHAPE_KEYS names the entry
+# key holding the shape of a value. A compound value (multiplier,
+# accumulator, adder, divider, merge) is written as its ``output`` format with
+# ``op_type = implemented_as()``.
 _FIELDS = (
-    ("gamma_quantizer", None, False),
-    ("beta_quantizer", None, False),
-    ("mean_quantizer", None, False),
-    ("variance_quantizer", None, False),
-    ("internal_divide_quantizer", None, True),
-    ("internal_multiplier", None, True),
-    ("internal_accumulator", None, True),
-    ("average_quantizer", None, False),
-    ("pool_sum_accumulator", None, True),
-    ("pool_avg_multiplier", None, True),
-    ("weight_quantizer", "w_shapes", False),
-    ("depthwise_quantizer", "depthwise_shapes", False),
-    ("pointwise_quantizer", "pointwise_shapes", False),
-    ("depthwise_multiplier", None, True),
-    ("recurrent_quantizer", "recurrent_shapes", False),
-    ("state_quantizer", None, False),
-    ("recurrent_multiplier", None, True),
-    ("depthwise_accumulator", None, True),
-    ("bias_quantizer", "b_shapes", False),
-    ("multiplier", None, True),
-    ("accumulator", None, True),
-    ("bn_beta_quantizer", None, False),
-    ("bn_mean_quantizer", None, False),
-    ("bn_inverse_quantizer", None, False),
-    ("fused_accumulator", None, True),
-)
+    "gamma_quantizer", "beta_quantizer", "mean_quantizer",
+    "variance_quantizer", "internal_divide_quantizer",
+    "internal_multiplier", "internal_accumulator", "average_quantizer",
+    "pool_sum_accumulator", "pool_avg_multiplier", "weight_quantizer",
+    "depthwise_quantizer", "pointwise_quantizer", "depthwise_multiplier",
+    "recurrent_quantizer", "state_quantizer", "recurrent_multiplier",
+    "depthwise_accumulator", "bias_quantizer", "multiplier", "accumulator",
+    "bn_beta_quantizer", "bn_mean_quantizer", "bn_inverse_quantizer",
+    "fused_accumulator")
+_SHAPE_KEYS = {
+    "weight_quantizer": "w_shapes",
+    "depthwise_quantizer": "depthwise_shapes",
+    "pointwise_quantizer": "pointwise_shapes",
+    "recurrent_quantizer": "recurrent_shapes",
+    "bias_quantizer": "b_shapes",
+}
+_COMPOUND = frozenset({
+    "internal_divide_quantizer", "internal_multiplier",
+    "internal_accumulator", "pool_sum_accumulator", "pool_avg_multiplier",
+    "depthwise_multiplier", "recurrent_multiplier", "depthwise_accumulator",
+    "multiplier", "accumulator", "fused_accumulator"})
 
 
 def _plain(value):
@@ -157,12 +153,12 @@ def _layer_json(layer, entry):
   if output is not None:
     item["output_quantizer"] = _populate_value(
         output, shape=feature.get("output_shapes"))
-  for key, shape_key, compound in _FIELDS:
+  for key in _FIELDS:
     value = feature.get(key)
     if value is None:
       continue
-    shape = feature.get(shape_key) if shape_key else None
-    data = _populate_value(value, shape=shape, compound=compound)
+    shape = feature.get(_SHAPE_KEYS[key]) if key in _SHAPE_KEYS else None
+    data = _populate_value(value, shape=shape, compound=key in _COMPOUND)
     if data:
       name = _multiplier_key(layer, value) if key == "multiplier" else key
       item[name] = data

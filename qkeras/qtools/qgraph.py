@@ -20,6 +20,8 @@ import sys
 import keras
 
 from qkeras import _graph
+from qkeras.qtools import settings
+from qkeras.qtools.quantized_operators import quantizer_factory
 
 SOURCE = -1
 SINK = -2
@@ -127,7 +129,6 @@ def GenerateInputQuantizerList(input_quantizers, inputs_length,  # pylint: disab
   per input; anything else is used for every input. Strings are parsed by
   ``qkeras.quantizers.get_quantizer`` (never evaluated).
   """
-  from qkeras.qtools.quantized_operators import quantizer_factory  # pylint: disable=g-import-not-at-top
   factory = quantizer_factory.QuantizerFactory()
   if input_quantizers is None:
     print("[WARNING] SOURCE has no quantizer type. Use default quantizer "
@@ -170,7 +171,7 @@ class _Builder:
   def producer(self, tensor):
     """The node id of the layer whose output ``tensor`` is (through nested
     models and their input layers)."""
-    operation, _, index = tensor._keras_history  # pylint: disable=protected-access
+    operation, _, index = _graph.producer(tensor)
     if isinstance(operation, keras.Model):
       return self.producer(self.functional(operation).outputs[index])
     if id(operation) in self.aliases:
@@ -179,28 +180,27 @@ class _Builder:
 
   def add_model(self, model, top):
     model = self.functional(model)
-    if not hasattr(model, "_nodes_by_depth"):
+    if not _graph.is_graph_model(model):
       raise ValueError(f"QTools: model {model.name!r} is not a functional "
                        "or Sequential model (subclassed models have no "
                        "layer graph).")
-    for depth in sorted(model._nodes_by_depth, reverse=True):  # pylint: disable=protected-access
-      for node in model._nodes_by_depth[depth]:  # pylint: disable=protected-access
-        self.add_call(node, top)
+    for call in _graph.layer_calls(model):
+      self.add_call(call, top)
 
-  def add_call(self, node, top):
-    layer = node.operation
+  def add_call(self, call, top):
+    layer = call.layer
     if isinstance(layer, keras.layers.InputLayer):
       if top:
         self.node_of(layer)
       return
     if isinstance(layer, keras.Model):
       inner_inputs = self.functional(layer).inputs
-      for inner, outer in zip(inner_inputs, node.input_tensors):
-        self.aliases[id(inner._keras_history.operation)] = self.producer(outer)  # pylint: disable=protected-access
+      for inner, outer in zip(inner_inputs, call.inputs):
+        self.aliases[id(_graph.producer(inner).layer)] = self.producer(outer)
       self.add_model(layer, top=False)
       return
     node_id = self.node_of(layer)
-    for tensor in node.input_tensors:
+    for tensor in call.inputs:
       parent = self.producer(tensor)
       if parent is not None:
         self.graph.add_edge(parent, node_id, shape=tuple(tensor.shape),
@@ -336,7 +336,6 @@ def CreateGraph(model, input_quantizers=None,  # pylint: disable=invalid-name
   InputLayer nodes. Unlike QKeras, no global Keras setting is changed
   (QKeras forced ``image_data_format("channels_last")``)."""
   if default_source_quantizer is None:
-    from qkeras.qtools import settings  # pylint: disable=g-import-not-at-top
     default_source_quantizer = settings.cfg.default_source_quantizer
   graph, source_quantizers = GenerateGraphFromModel(
       model, input_quantizers, default_source_quantizer)

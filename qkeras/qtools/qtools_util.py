@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from qkeras import _export
+from qkeras.qtools.quantized_operators import auto_po2
 
 MERGE_LAYERS = ("Add", "Multiply", "Subtract", "Average", "Maximum",
                 "Minimum", "Concatenate", "Dot")
@@ -145,14 +146,12 @@ def get_weights(layer, model_weights_already_quantized=True):
 
 
 def adjust_multiplier_for_auto_po2(multiplier, qkeras_weight_quantizer):
-  from qkeras.qtools.quantized_operators import auto_po2  # pylint: disable=g-import-not-at-top
   return auto_po2.adjust_multiplier_for_auto_po2(multiplier,
                                                  qkeras_weight_quantizer)
 
 
 def adjust_accumulator_for_auto_po2(layer, multiplier,
                                     qkeras_weight_quantizer, bias_quantizer):
-  from qkeras.qtools.quantized_operators import auto_po2  # pylint: disable=g-import-not-at-top
   return auto_po2.adjust_accumulator_for_auto_po2(
       layer, multiplier, qkeras_weight_quantizer, bias_quantizer)
 

@@ -46,15 +46,13 @@ class QTools:
     if weights_path is not None:
       model.load_weights(weights_path)
     cfg.update(process, config_public.config_settings)
-    graph, source_quantizer_list = qgraph.CreateGraph(
-        model, source_quantizers, cfg.default_source_quantizer)
-    qgraph.GraphPropagateActivationsToEdges(graph)
-    self._graph = graph
-    self._layer_map = datatype_map.generate_layer_data_type_map(
-        graph, source_quantizer_list, is_inference, keras_quantizer,
-        keras_accumulator, for_reference,
-        model_weights_already_quantized=model_weights_already_quantized,
-        hw_weight_dict=hw_weight_dict)
+    (self._graph, source_quantizer_list,
+     self._layer_map) = datatype_map.model_data_type_map(
+         model, source_quantizers, cfg.default_source_quantizer,
+         is_inference=is_inference, keras_quantizer=keras_quantizer,
+         keras_accumulator=keras_accumulator, for_reference=for_reference,
+         model_weights_already_quantized=model_weights_already_quantized,
+         hw_weight_dict=hw_weight_dict)
     self._output_dict = interface.map_to_json(self._layer_map)
     self.source_quantizer_list = source_quantizer_list
 

@@ -34,19 +34,25 @@ _GLOBAL_KEYS = ("default_source_quantizer", "default_interm_quantizer",
                 "include_energy")
 
 
+# The energy components counted per layer class (the one table: ConfigClass
+# and config_public.config_settings both read it).
+_INCLUDE_ENERGY = {
+    "default": ("inputs", "parameters", "op_cost"),
+    "QActivation": ("outputs",),
+    "QAdaptiveActivation": ("outputs",),
+    "Activation": ("outputs",),
+    "QBatchNormalization": ("parameters",),
+    "BatchNormalization": ("parameters",),
+    "Add": ("op_cost",),
+    "Subtract": ("op_cost",),
+    "MaxPooling2D": ("op_cost",),
+}
+
+
 def default_include_energy():
-  """The energy components counted per layer class (a fresh dict)."""
-  return {
-      "default": ["inputs", "parameters", "op_cost"],
-      "QActivation": ["outputs"],
-      "QAdaptiveActivation": ["outputs"],
-      "Activation": ["outputs"],
-      "QBatchNormalization": ["parameters"],
-      "BatchNormalization": ["parameters"],
-      "Add": ["op_cost"],
-      "Subtract": ["op_cost"],
-      "MaxPooling2D": ["op_cost"],
-  }
+  """The energy components counted per layer class (a fresh dict of fresh
+  lists)."""
+  return {name: list(rule) for name, rule in _INCLUDE_ENERGY.items()}
 
 
 class ConfigClass:

@@ -141,12 +141,10 @@ class DivideConquerGraph:
         default source quantizer.
     """
     self._model = model
-    self._graph, self._source_quantizer_list = qgraph.CreateGraph(
-        model, source_quantizers)
-    qgraph.GraphPropagateActivationsToEdges(self._graph)
-    self._layer_map = data_type_map.generate_layer_data_type_map(
-        self._graph, self._source_quantizer_list, is_inference=False,
-        keras_quantizer=None, keras_accumulator=None, for_reference=False)
+    (self._graph, self._source_quantizer_list,
+     self._layer_map) = data_type_map.model_data_type_map(
+         model, source_quantizers, is_inference=False, keras_quantizer=None,
+         keras_accumulator=None, for_reference=False)
     self._order = self._graph.topological_sort()
 
   @property

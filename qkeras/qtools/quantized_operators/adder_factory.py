@@ -8,15 +8,13 @@ By the two operands' modes (0 fixed point, 1 po2, 2 ternary, 3 binary ±1,
 """
 
 from qkeras.qtools.quantized_operators import adder_impl
+from qkeras.qtools.quantized_operators import quantizer_impl as qi
 
 
 def _mode(quantizer, role):
-  mode = getattr(quantizer, "mode", None)
-  if mode not in range(6):
-    raise ValueError(
-        f"IAdder: the {role} operand {quantizer!r} is not a QTools "
-        "quantizer (mode 0..5).")
-  return mode
+  return qi.operand_mode(quantizer, f"IAdder: the {role} operand "
+                         f"{quantizer!r} is not a QTools quantizer "
+                         "(mode 0..5).")
 
 
 def adder_impl_class(mode_1, mode_2):

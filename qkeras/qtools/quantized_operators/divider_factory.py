@@ -44,12 +44,8 @@ DIVIDER_IMPL_TABLE = (
 
 
 def _mode(quantizer, role):
-  mode = getattr(quantizer, "mode", None)
-  if mode not in range(6):
-    raise ValueError(
-        f"IDivider: the {role} {quantizer!r} is not a QTools quantizer "
-        "(mode 0..5).")
-  return mode
+  return qi.operand_mode(quantizer, f"IDivider: the {role} {quantizer!r} is "
+                         "not a QTools quantizer (mode 0..5).")
 
 
 class IDivider:

@@ -2,31 +2,28 @@
 """Formats of a quotient (QKeras ``divider_impl``; used by batch
 normalization for ``gamma / stddev`` or ``x / stddev``)."""
 
+import operator
 
 from qkeras.qtools.quantized_operators import multiplier_impl
 from qkeras.qtools.quantized_operators import quantizer_impl
 
 
-class IDividerImpl:
+class IDividerImpl(multiplier_impl.OperatorImpl):
   """``numerator / denominator`` with format ``output`` (a fresh template
   filled in by the subclass)."""
 
   def __init__(self, numerator_quantizer, denominator_quantizer,
                output_quantizer):
+    super().__init__(output_quantizer)
     self.numerator_quantizer = numerator_quantizer
     self.denominator_quantizer = denominator_quantizer
-    self.output = output_quantizer
-    self.gate_factor = 1
-    self.gate_bits = 0
-
-  @staticmethod
-  def implemented_as():
-    raise NotImplementedError
 
 
 class FloatingPointDivider(IDividerImpl):
   """A float quotient: the template's width, or (template width None) the
   widest float operand. Costed as a multiplication (``"mul"``)."""
+
+  IMPLEMENTED_AS = "mul"
 
   def __init__(self, numerator_quantizer, denominator_quantizer,
                output_quantizer):
@@ -39,10 +36,6 @@ class FloatingPointDivider(IDividerImpl):
     self.gate_bits = self.output.bits
     self.gate_factor = 1
 
-  @staticmethod
-  def implemented_as():
-    return "mul"
-
 
 class Shifter(IDividerImpl):
   """Division by a power of two: a shift. As the multiplier ``Shifter``
@@ -50,6 +43,8 @@ class Shifter(IDividerImpl):
   ``2**-e``): with ``(-min_exp, max_exp) = denominator.get_min_max_exp()``,
   ``bits = q.bits + max_exp - min_exp`` (+1 when the numerator is unsigned
   and the denominator signed) and ``int_bits = q.int_bits - min_exp``."""
+
+  IMPLEMENTED_AS = "shifter"
 
   def __init__(self, numerator_quantizer, denominator_quantizer,
                output_quantizer):
@@ -62,15 +57,13 @@ class Shifter(IDividerImpl):
     self.gate_factor, self.gate_bits = multiplier_impl.shifter_gate(po2,
                                                                     qbits)
 
-  @staticmethod
-  def implemented_as():
-    return "shifter"
-
 
 class Subtractor(IDividerImpl):
   """po2 / po2: the exponents are subtracted. ``bits = max(bits) + 1``,
   ``int_bits = max(int_bits) + 1``, signed po2 with maximum ``max_num /
   max_den`` (-1 if either is unbounded)."""
+
+  IMPLEMENTED_AS = "add"
 
   def __init__(self, numerator_quantizer, denominator_quantizer,
                output_quantizer):
@@ -78,19 +71,7 @@ class Subtractor(IDividerImpl):
                      output_quantizer)
     num, den = numerator_quantizer, denominator_quantizer
     out = self.output
-    out.bits = max(num.bits, den.bits) + 1
-    out.int_bits = max(num.int_bits, den.int_bits) + 1
-    out.is_signed = 1
-    out.is_floating_point = False
-    out.is_po2 = 1
-    if num.max_val_po2 == -1 or den.max_val_po2 == -1:
-      out.max_val_po2 = -1
-    else:
-      out.max_val_po2 = num.max_val_po2 / den.max_val_po2
+    multiplier_impl.exponent_sum_format(out, num, den, 1, operator.truediv)
     out.name = "quantized_po2"
     self.gate_bits = out.bits
     self.gate_factor = 1
-
-  @staticmethod
-  def implemented_as():
-    return "add"

@@ -46,12 +46,9 @@ MULTIPLIER_IMPL_TABLE = (
 def _mode(quantizer, role):
   if quantizer is None:
     raise ValueError(f"MultiplierFactory: the {role} quantizer is None.")
-  mode = getattr(quantizer, "mode", None)
-  if mode not in range(6):
-    raise ValueError(
-        f"MultiplierFactory: the {role} quantizer {quantizer!r} has no "
-        "QTools mode (0..5); build it with QuantizerFactory.make_quantizer.")
-  return mode
+  return qi.operand_mode(
+      quantizer, f"MultiplierFactory: the {role} quantizer {quantizer!r} has "
+      "no QTools mode (0..5); build it with QuantizerFactory.make_quantizer.")
 
 
 class MultiplierFactory:

@@ -7,6 +7,8 @@ bits. ``gate_factor`` is the energy of the operation relative to an adder
 and ``gate_bits`` the bit width the energy model is evaluated at.
 """
 
+import operator
+
 import numpy as np
 
 
@@ -19,12 +21,27 @@ def _name_po2_output(output):
   output.name = "quantized_po2" if output.is_signed else "quantized_relu_po2"
 
 
+def _keep_po2_operand(output, weight_quantizer, input_quantizer):
+  """A po2 ``output`` is named by its sign and keeps the maximum of the po2
+  operand (the weight if it is po2, else the input)."""
+  _name_po2_output(output)
+  po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
+  output.max_val_po2 = po2.max_val_po2
+
+
 def _check_not_float(multiplier):
   if multiplier.input.is_floating_point or multiplier.weights.is_floating_point:
     raise ValueError(
         f"{type(multiplier).__name__}: floating-point operands need the "
         "floating-point multiplier.")
 
+def set_format(out, bits, int_bits, is_signed, is_floating_point=False):
+  """Sets the width, integer bits, sign and float flag of the format
+  ``out``."""
+  out.bits = bits
+  out.int_bits = int_bits
+  out.is_signed = is_signed
+  out.is_floating_point = is_floating_point
 
 
 def shift_format(out, qbits, po2, int_bits):
@@ -32,12 +49,24 @@ def shift_format(out, qbits, po2, int_bits):
   qbits.bits + max_exp - min_exp`` (+1 when ``qbits`` is unsigned and the
   po2 signed), the given ``int_bits``, signed if either is."""
   neg_min_exp, max_exp = po2.get_min_max_exp()
-  out.bits = int(qbits.bits + max_exp + neg_min_exp)
+  bits = int(qbits.bits + max_exp + neg_min_exp)
   if not qbits.is_signed and po2.is_signed:
-    out.bits += 1
-  out.int_bits = int(int_bits)
-  out.is_signed = qbits.is_signed | po2.is_signed
-  out.is_floating_point = False
+    bits += 1
+  set_format(out, bits, int(int_bits), qbits.is_signed | po2.is_signed)
+
+
+def exponent_sum_format(out, a, b, is_signed, combine):
+  """``out`` = the po2 format whose exponent is the sum (or difference) of
+  those of the po2 formats ``a`` and ``b``: one bit and one integer bit more
+  than the wider, maximum ``combine(a.max_val_po2, b.max_val_po2)`` (-1 if
+  either is unbounded)."""
+  set_format(out, max(a.bits, b.bits) + 1, max(a.int_bits, b.int_bits) + 1,
+             is_signed)
+  out.is_po2 = 1
+  if a.max_val_po2 == -1 or b.max_val_po2 == -1:
+    out.max_val_po2 = -1
+  else:
+    out.max_val_po2 = combine(a.max_val_po2, b.max_val_po2)
 
 
 def shifter_gate(po2, qbits):
@@ -49,20 +78,35 @@ def shifter_gate(po2, qbits):
   b = np.sqrt(2**po2.bits * qbits.bits)
   return 1, b * np.log10(b)
 
-class IMultiplier:
-  """A product ``weights * input`` with format ``output``."""
+class OperatorImpl:
+  """An operator's output format and energy (base of the multipliers and
+  dividers): ``output``, the format (a template the subclass fills in);
+  ``gate_factor``, the energy relative to an adder (default 1);
+  ``gate_bits``, the width the energy is evaluated at; ``implemented_as()``,
+  the hardware (the class's ``IMPLEMENTED_AS``, e.g. ``"mux"``)."""
 
-  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
-    self.input = input_quantizer
-    self.weights = weight_quantizer
+  IMPLEMENTED_AS = None
+
+  def __init__(self, output_quantizer):
     self.output = output_quantizer
-    self.output.op_type = "multiplier"
     self.gate_factor = 1
     self.gate_bits = 0
 
-  @staticmethod
-  def implemented_as():
-    raise NotImplementedError
+  @classmethod
+  def implemented_as(cls):
+    if cls.IMPLEMENTED_AS is None:
+      raise NotImplementedError(f"{cls.__name__} is abstract.")
+    return cls.IMPLEMENTED_AS
+
+
+class IMultiplier(OperatorImpl):
+  """A product ``weights * input`` with format ``output``."""
+
+  def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
+    super().__init__(output_quantizer)
+    self.input = input_quantizer
+    self.weights = weight_quantizer
+    self.output.op_type = "multiplier"
 
   def name(self):
     return self.output.name
@@ -82,6 +126,8 @@ class Mux(IMultiplier):
   maximum and has ``int_bits = bits``.
   """
 
+  IMPLEMENTED_AS = "mux"
+
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
     if _is_gate_operand(weight_quantizer):
@@ -97,34 +143,25 @@ class Mux(IMultiplier):
     self.gate_factor = 0.3 if gate.mode == 3 else 0.6
     self.gate_bits = other.bits
     if out.is_po2:
-      _name_po2_output(out)
-      po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
-      out.max_val_po2 = po2.max_val_po2
+      _keep_po2_operand(out, weight_quantizer, input_quantizer)
       out.int_bits = out.bits
-
-  @staticmethod
-  def implemented_as():
-    return "mux"
 
 
 class XorGate(IMultiplier):
   """Binary ±1 times binary ±1: an XOR. ``bits``/``int_bits`` are the
   larger of the operands', ``gate_factor`` 0.3, ``gate_bits`` 1."""
 
+  IMPLEMENTED_AS = "xor"
+
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
     if self.output.name != "ternary":
       _check_not_float(self)
-      self.output.bits = max(self.input.bits, self.weights.bits)
-      self.output.int_bits = max(self.input.int_bits, self.weights.int_bits)
-      self.output.is_signed = self.input.is_signed | self.weights.is_signed
-      self.output.is_floating_point = False
+      set_format(self.output, max(self.input.bits, self.weights.bits),
+                 max(self.input.int_bits, self.weights.int_bits),
+                 self.input.is_signed | self.weights.is_signed)
     self.gate_factor = 0.3
     self.gate_bits = 1
-
-  @staticmethod
-  def implemented_as():
-    return "xor"
 
 
 class Shifter(IMultiplier):
@@ -139,6 +176,8 @@ class Shifter(IMultiplier):
   ``b = sqrt(2**po2.bits * q.bits)`` (a programmable shifter).
   """
 
+  IMPLEMENTED_AS = "shifter"
+
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
     _check_not_float(self)
@@ -150,10 +189,6 @@ class Shifter(IMultiplier):
     shift_format(self.output, qbits, po2, qbits.int_bits + max_exp)
     self.gate_factor, self.gate_bits = shifter_gate(po2, qbits)
 
-  @staticmethod
-  def implemented_as():
-    return "shifter"
-
 
 class AndGate(IMultiplier):
   """Multiplication by a binary 0/1 operand: an AND.
@@ -163,6 +198,8 @@ class AndGate(IMultiplier):
   output keeps the po2 operand's maximum. ``gate_factor`` 0.1,
   ``gate_bits`` = output bits.
   """
+
+  IMPLEMENTED_AS = "and"
 
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
@@ -177,15 +214,9 @@ class AndGate(IMultiplier):
       else:
         out.int_bits = weight_quantizer.int_bits
       if out.is_po2:
-        _name_po2_output(out)
-        po2 = weight_quantizer if weight_quantizer.is_po2 else input_quantizer
-        out.max_val_po2 = po2.max_val_po2
+        _keep_po2_operand(out, weight_quantizer, input_quantizer)
     self.gate_bits = out.bits
     self.gate_factor = 0.1
-
-  @staticmethod
-  def implemented_as():
-    return "and"
 
 
 class Adder(IMultiplier):
@@ -196,32 +227,26 @@ class Adder(IMultiplier):
   ``gate_factor`` 1, ``gate_bits`` = output bits.
   """
 
+  IMPLEMENTED_AS = "add"
+
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
     _check_not_float(self)
     out = self.output
-    out.bits = max(self.input.bits, self.weights.bits) + 1
-    out.int_bits = max(self.input.int_bits, self.weights.int_bits) + 1
-    out.is_signed = self.input.is_signed | self.weights.is_signed
-    out.is_floating_point = False
-    out.is_po2 = 1
-    if self.input.max_val_po2 == -1 or self.weights.max_val_po2 == -1:
-      out.max_val_po2 = -1
-    else:
-      out.max_val_po2 = self.input.max_val_po2 * self.weights.max_val_po2
+    exponent_sum_format(out, self.input, self.weights,
+                        self.input.is_signed | self.weights.is_signed,
+                        operator.mul)
     if "po2" in (out.name or ""):
       _name_po2_output(out)
     self.gate_bits = out.bits
     self.gate_factor = 1
 
-  @staticmethod
-  def implemented_as():
-    return "add"
-
 
 class FloatingPointMultiplier(IMultiplier):
   """A float operand makes a float product as wide as the widest float
   operand; ``gate_factor`` 1, ``gate_bits`` = output bits."""
+
+  IMPLEMENTED_AS = "mul"
 
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
@@ -229,17 +254,11 @@ class FloatingPointMultiplier(IMultiplier):
       raise ValueError("FloatingPointMultiplier needs a floating-point "
                        "operand.")
     out = self.output
-    out.bits = max(self.input.bits * self.input.is_floating_point,
-                   self.weights.bits * self.weights.is_floating_point)
-    out.int_bits = -1
-    out.is_signed = 1
-    out.is_floating_point = True
+    set_format(out, max(self.input.bits * self.input.is_floating_point,
+                        self.weights.bits * self.weights.is_floating_point),
+               -1, 1, is_floating_point=True)
     self.gate_factor = 1
     self.gate_bits = out.bits
-
-  @staticmethod
-  def implemented_as():
-    return "mul"
 
 
 def fractional_bits(quantizer):
@@ -256,6 +275,8 @@ class FixedPointMultiplier(IMultiplier):
   sqrt(bits_x * bits_w)``.
   """
 
+  IMPLEMENTED_AS = "mul"
+
   def __init__(self, weight_quantizer, input_quantizer, output_quantizer):
     super().__init__(weight_quantizer, input_quantizer, output_quantizer)
     _check_not_float(self)
@@ -267,7 +288,3 @@ class FixedPointMultiplier(IMultiplier):
     out.is_floating_point = False
     self.gate_factor = 1
     self.gate_bits = np.sqrt(self.input.bits * self.weights.bits)
-
-  @staticmethod
-  def implemented_as():
-    return "mul"

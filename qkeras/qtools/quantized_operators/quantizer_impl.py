@@ -57,13 +57,26 @@ class _RecordsSettings:
   """Mixin: remembers the QKeras quantizer's settings (as QKeras did for
   ``stochastic_binary``, ``bernoulli`` and ``stochastic_ternary``).
 
-  ``_SETTINGS`` maps each constructor argument the format does not describe
-  to its QKeras default. ``convert_qkeras_quantizer`` records them, and
-  ``convert_to_qkeras_quantizer()`` rebuilds the same quantizer; keyword
-  arguments override single settings.
+  ``_NAME`` is the format's name, also the name of its QKeras quantizer
+  function; ``_SETTINGS`` maps each constructor argument the format does
+  not describe to its QKeras default. ``convert_qkeras_quantizer`` records
+  them, and ``convert_to_qkeras_quantizer()`` rebuilds the same quantizer;
+  keyword arguments override single settings.
   """
 
+  _NAME = None
   _SETTINGS = {}
+
+  def __init__(self, **format_arguments):
+    super().__init__(**format_arguments)
+    self.name = self._NAME
+    self._init_settings()
+
+  def convert_qkeras_quantizer(self, quantizer):
+    self._record_settings(quantizer)
+
+  def convert_to_qkeras_quantizer(self, **overrides):
+    return getattr(quantizers, self._NAME)(**self._settings(overrides))
 
   def _init_settings(self):
     for name, default in self._SETTINGS.items():
@@ -85,6 +98,15 @@ class _RecordsSettings:
     settings = {name: getattr(self, name) for name in self._SETTINGS}
     settings.update(overrides)
     return settings
+
+
+def operand_mode(quantizer, error):
+  """The mode (0..5) of an operator's operand ``quantizer``; raises
+  ``ValueError(error)`` when it has none (not a QTools format)."""
+  mode = getattr(quantizer, "mode", None)
+  if mode not in range(6):
+    raise ValueError(error)
+  return mode
 
 
 class IQuantizer:
@@ -236,36 +258,22 @@ class StochasticBinary(_RecordsSettings, Binary):
   """``stochastic_binary()``: ±1 at inference; keeps the quantizer's
   ``alpha``, ``temperature`` and ``use_real_sigmoid``."""
 
+  _NAME = "stochastic_binary"
   _SETTINGS = {"alpha": None, "temperature": 6.0, "use_real_sigmoid": True}
 
   def __init__(self):
     super().__init__(use_01=False)
-    self.name = "stochastic_binary"
-    self._init_settings()
-
-  def convert_qkeras_quantizer(self, quantizer):
-    self._record_settings(quantizer)
-
-  def convert_to_qkeras_quantizer(self, **overrides):
-    return quantizers.stochastic_binary(**self._settings(overrides))
 
 
 class Bernoulli(_RecordsSettings, Binary):
   """``bernoulli()``: 0/1; keeps the quantizer's ``alpha``,
   ``temperature`` and ``use_real_sigmoid``."""
 
+  _NAME = "bernoulli"
   _SETTINGS = {"alpha": None, "temperature": 6.0, "use_real_sigmoid": True}
 
   def __init__(self):
     super().__init__(use_01=True)
-    self.name = "bernoulli"
-    self._init_settings()
-
-  def convert_qkeras_quantizer(self, quantizer):
-    self._record_settings(quantizer)
-
-  def convert_to_qkeras_quantizer(self, **overrides):
-    return quantizers.bernoulli(**self._settings(overrides))
 
 
 class QuantizedRelu(IQuantizer):
@@ -329,19 +337,9 @@ class StochasticTernary(_RecordsSettings, Ternary):
   ``alpha``, ``threshold``, ``temperature``, ``use_real_sigmoid`` and
   ``number_of_unrolls``."""
 
+  _NAME = "stochastic_ternary"
   _SETTINGS = {"alpha": None, "threshold": None, "temperature": 8.0,
                "use_real_sigmoid": True, "number_of_unrolls": 5}
-
-  def __init__(self):
-    super().__init__()
-    self.name = "stochastic_ternary"
-    self._init_settings()
-
-  def convert_qkeras_quantizer(self, quantizer):
-    self._record_settings(quantizer)
-
-  def convert_to_qkeras_quantizer(self, **overrides):
-    return quantizers.stochastic_ternary(**self._settings(overrides))
 
 
 class FloatingPoint(IQuantizer):
