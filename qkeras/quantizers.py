@@ -2079,8 +2079,7 @@ _QUANTIZER_FUNCTIONS = {
 
 def _string_table():
   """Names a quantizer string may use: registered quantizers + functions."""
-  table = {name: quantizer_registry.lookup_quantizer(name)
-           for name in quantizer_registry._QUANTIZERS_REGISTRY.names()}  # pylint: disable=protected-access
+  table = quantizer_registry.registered_quantizers()
   table.update(_QUANTIZER_FUNCTIONS)
   return table
 
@@ -2094,22 +2093,22 @@ def _from_dict(identifier):
         "Could not interpret quantizer identifier: a quantizer dict needs a "
         f"'class_name' string, got {identifier!r}.")
   registered = identifier.get("registered_name") or class_name
+  known = quantizer_registry.registered_quantizers()
   for name in (registered, class_name):
     name = name.split(">")[-1]
-    if name in quantizer_registry._QUANTIZERS_REGISTRY:  # pylint: disable=protected-access
+    if name in known:
       if not isinstance(config, dict):
         raise ValueError(
             f"Could not interpret quantizer identifier: the config of "
             f"{class_name!r} must be a dict, got {config!r}.")
-      return quantizer_registry.lookup_quantizer(name).from_config(config)
+      return known[name].from_config(config)
   if class_name == "function" and isinstance(config, str):
     package, _, name = config.rpartition(">")
     if package in ("", "qkeras"):
       return get_quantizer(name)
-  known = sorted(quantizer_registry._QUANTIZERS_REGISTRY.names())  # pylint: disable=protected-access
   raise ValueError(
       f"Could not interpret quantizer identifier: unknown quantizer class "
-      f"{class_name!r}; known quantizers: {known}.")
+      f"{class_name!r}; known quantizers: {sorted(known)}.")
 
 
 def get_quantizer(identifier):
