@@ -105,7 +105,8 @@ class BaseQuantizer:
     ``values`` maps argument names to values (typically ``locals()`` of
     ``__init__``); they are checked in that order, each by its ``Arg.check``
     (errors name the quantizer class and the argument), and stored in the
-    ``Arg``'s attribute. Names without a description are skipped.
+    ``Arg``'s attribute. Names without a description are skipped. Then the
+    seed generator is created if the quantizer may be random.
     """
     owner = type(self).__name__
     described = _quantizer_args.all_args(type(self))
@@ -116,6 +117,7 @@ class BaseQuantizer:
       if arg.check is not None:
         value = arg.check(owner, name, value)
       setattr(self, arg.attribute, value)
+    self._init_seed_generator()
 
   @staticmethod
   def _arguments_of(cls, values, **overrides):

@@ -116,6 +116,16 @@ def _get_scaling_axis(scale_axis, len_axis):
   return _qmath.scaling_axes(scale_axis, len_axis)
 
 
+def _auto_scale_axes(rank, scale_axis):
+  """Axes reduced for the "auto" scales: all of a scalar (None) or vector
+  (``[0]``), else all but the scale axes (``_qmath.scaling_axes``)."""
+  if rank == 0:
+    return None
+  if rank == 1:
+    return [0]
+  return _qmath.scaling_axes(scale_axis, rank)
+
+
 def _clip_po2_scale(scale, min_po2_exponent, max_po2_exponent):
   """Clips a po2 scale to ``[2**min_po2_exponent, 2**max_po2_exponent]``."""
   return _qmath.clip_po2_scale(scale, min_po2_exponent, max_po2_exponent)
@@ -585,10 +595,17 @@ _FIXED_POINT_STR = ("bits", "integer", "symmetric", "keep_negative", "alpha",
                     "use_stochastic_rounding")
 
 
-def _fixed_point_mode(bits, integer):
-  """QTools mode of a fixed-point format: ternary (2) for 2 bits with
-  ``integer == 1``, else 0."""
-  return 2 if bits == 2 and _as_int(integer) == 1 else 0
+def _fixed_point_format(family, bits, integer, signed=True):
+  """A fixed-point ``QuantizerFormat`` (mode 0). As in QKeras's table, with
+  ``integer == 1`` 2 signed bits are ternary (mode 2) and 1 unsigned bit is
+  binary 0/1 (mode 4); ``integer`` None: no integer bits argument."""
+  mode = 0
+  if integer is not None and _as_int(integer) == 1:
+    if signed and bits == 2:
+      mode = 2
+    elif not signed and bits == 1:
+      mode = 4
+  return QuantizerFormat(family, mode, int(bits), signed)
 
 
 def _as_int(value):
@@ -662,7 +679,6 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
                qnoise_factor=1.0, var_name=None, use_variables=False):
     super().__init__()
     self._init_args(locals())
-    self._init_seed_generator()
 
   # Read-only configuration.
   bits = property(lambda self: self._bits)
@@ -730,12 +746,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
   def _auto_scale(self, x):
     x = ops.stop_gradient(x)  # the scale carries no gradient
     rank = len(x.shape)
-    if rank == 0:
-      axes = None
-    elif rank == 1:
-      axes = [0]
-    else:
-      axes = _qmath.scaling_axes(self._scale_axis, rank)
+    axes = _auto_scale_axes(rank, self._scale_axis)
     span = self.clip_max - self.clip_min
     if self._keep_negative:  # max * 2 / span, as one division
       qs = _qmath.divide(ops.max(ops.abs(x), axis=axes, keepdims=True),
@@ -896,7 +907,6 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
                "None unless alpha is 'auto' or 'auto_po2'", post_training_scale)
       self.scale = None
       self.freeze_scale = True
-    self._init_seed_generator()
 
   @staticmethod
   def _check_post_training_scale(name, value):
@@ -938,13 +948,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     # it to x): not recording one saves work in eager training.
     x_n = ops.stop_gradient(x if unit else x / m_i)
     a = ops.abs(x_n)
-    rank = len(x.shape)
-    if rank == 0:
-      axis = None
-    elif rank == 1:
-      axis = [0]
-    else:
-      axis = _qmath.scaling_axes(self.scale_axis, rank)
+    axis = _auto_scale_axes(len(x.shape), self.scale_axis)
     levels = self._levels()
     half = levels / 2
     if self.freeze_scale:
@@ -1041,10 +1045,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
 
   @property
   def format(self):
-    """Fixed point (mode 0; ternary, 2, with 2 bits and ``integer == 1``)."""
-    return QuantizerFormat("quantized_bits",
-                           _fixed_point_mode(self.bits, self.integer),
-                           int(self.bits))
+    return _fixed_point_format("quantized_bits", self.bits, self.integer)
 
 
 @_register
@@ -1135,8 +1136,73 @@ def _channel_axes_or_global(rank, global_axis):
   return _qmath.channel_reduction_axes(rank)
 
 
+def _as_scale(scale, dtype):
+  """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
+  if isinstance(scale, np.ndarray):
+    return ops.convert_to_tensor(scale, dtype)
+  return scale
+
+
+def _sample_sign(p, seed):
+  """``sign(p - U[0,1))`` with 0 -> +1."""
+  r = keras.random.uniform(ops.shape(p), dtype=p.dtype, seed=seed)
+  return _qmath.sign_nonzero(p - r)
+
+
+def _sigmoid_for(use_real_sigmoid):
+  return ops.sigmoid if use_real_sigmoid else _internal_sigmoid
+
+
+class _ScaledCodes(BaseQuantizer):
+  """What binary, bernoulli and ternary share: codes times a scale ``alpha``
+  (None, a number, or "auto"/"auto_po2" found by least squares)."""
+
+  def _scaled_output(self, x, scale, codes):
+    """``ste(x, scale * codes)``; keeps ``scale`` (tools read it)."""
+    self.scale = scale
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * codes)
+
+  def _sampled_sign(self, x):
+    """``sign(sigmoid(temperature * x / std) - U)``, with ``std`` per channel
+    for a string ``alpha`` (else 1): the stochastic quantizers' draw."""
+    if isinstance(self.alpha, str):
+      axis = _channel_axes_or_global(len(x.shape), [0])
+      std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
+    else:
+      std = 1.0
+    p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
+    return _sample_sign(p, self.seed_generator)
+
+  def _set_trainable_parameter(self):
+    if self.alpha is None:
+      self.alpha = "auto_po2"
+
+  def max(self):
+    """1 (alpha None or auto), else ``max(1, alpha)``."""
+    return _alpha_max(self.alpha)
+
+  @property
+  def format(self):
+    """The class's fixed ``_FORMAT``."""
+    return self._FORMAT
+
+
+class _SampledInTraining:
+  """Mixin of the sampling quantizers (``stochastic_binary``,
+  ``stochastic_ternary``): ``_stochastic_output(x)`` when called with
+  ``training=True``, else the deterministic parent's ``call``."""
+
+  _always_stochastic = True
+
+  def call(self, x, training=None):
+    deterministic = super().call
+    return _qmath.select_training(training,
+                                  lambda: self._stochastic_output(x),
+                                  lambda: deterministic(x, False))
+
+
 @_register
-class binary(BaseQuantizer):  # pylint: disable=invalid-name
+class binary(_ScaledCodes):  # pylint: disable=invalid-name
   """Sign quantizer: ``{-s, +s}`` (or ``{0, s}`` with ``use_01``).
 
   ``k = sign(x)`` with 0 -> +1; the scale ``s`` is 1 (alpha None), the given
@@ -1166,6 +1232,8 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
   """
 
   _default_alpha = 1.0
+  # Binary -1/+1 (``use_01`` is not looked at, as in QKeras).
+  _FORMAT = QuantizerFormat("binary", 3, 1)
 
   _ARGS = (
       A.Arg("use_01", V.check_flag, style=A.KEYWORD, text=A.int_text),
@@ -1193,7 +1261,6 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
     if self.elements_per_scale is not None and not isinstance(self.alpha, str):
       V.fail(name, "elements_per_scale",
              "None unless alpha is 'auto'/'auto_po2'", elements_per_scale)
-    self._init_seed_generator()
 
   def _scale_for(self, x, k):
     return _qmath.least_squares_scale(
@@ -1227,17 +1294,7 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
       k_sign = (k_sign + 1.0) / 2.0
     if self.alpha is None:
       x = ops.tanh(x)
-    scale = self._scale_for(x, k_sign)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * k_sign)
-
-  def _set_trainable_parameter(self):
-    if self.alpha is None:
-      self.alpha = "auto_po2"
-
-  def max(self):
-    """1 (alpha None or auto), else ``max(1, alpha)``."""
-    return _alpha_max(self.alpha)
+    return self._scaled_output(x, self._scale_for(x, k_sign), k_sign)
 
   def min(self):
     """0 with ``use_01``, else ``-max()``."""
@@ -1245,33 +1302,9 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
       return 0.0
     return -_alpha_max(self.alpha)
 
-  @property
-  def format(self):
-    """Binary -1/+1 (mode 3; ``use_01`` is not looked at, as in QKeras)."""
-    return QuantizerFormat(type(self)._FAMILY, 3, 1)
-
-  _FAMILY = "binary"
-
-
-def _as_scale(scale, dtype):
-  """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
-  if isinstance(scale, np.ndarray):
-    return ops.convert_to_tensor(scale, dtype)
-  return scale
-
-
-def _sample_sign(p, seed):
-  """``sign(p - U[0,1))`` with 0 -> +1."""
-  r = keras.random.uniform(ops.shape(p), dtype=p.dtype, seed=seed)
-  return _qmath.sign_nonzero(p - r)
-
-
-def _sigmoid_for(use_real_sigmoid):
-  return ops.sigmoid if use_real_sigmoid else _internal_sigmoid
-
 
 @_register
-class stochastic_binary(binary):  # pylint: disable=invalid-name
+class stochastic_binary(_SampledInTraining, binary):  # pylint: disable=invalid-name
   """Binary quantizer that samples the sign in training.
 
   In training: ``p = sigmoid(temperature * x / std)`` (std per channel for
@@ -1285,8 +1318,7 @@ class stochastic_binary(binary):  # pylint: disable=invalid-name
       sigmoid (``set_internal_sigmoid``).
   """
 
-  _always_stochastic = True
-  _FAMILY = "stochastic_binary"
+  _FORMAT = QuantizerFormat("stochastic_binary", 3, 1)
   _ARGS = (_ALPHA, _TEMPERATURE, _USE_REAL_SIGMOID)
 
   def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
@@ -1295,25 +1327,12 @@ class stochastic_binary(binary):  # pylint: disable=invalid-name
                      "use_real_sigmoid": use_real_sigmoid})
 
   def _stochastic_output(self, x):
-    if isinstance(self.alpha, str):
-      axis = _channel_axes_or_global(len(x.shape), [0])
-      std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
-    else:
-      std = 1.0
-    p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
-    q = _sample_sign(p, self.seed_generator)
+    q = self._sampled_sign(x)
     scale = _qmath.least_squares_scale(self.alpha, x, _qmath.sign_nonzero(x))
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def call(self, x, training=None):
-    return _qmath.select_training(training,
-                                  lambda: self._stochastic_output(x),
-                                  lambda: binary.call(self, x, False))
-
+    return self._scaled_output(x, scale, q)
 
 @_register
-class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
+class bernoulli(_ScaledCodes):  # pylint: disable=invalid-name
   """Stochastic {0, s} quantizer.
 
   In training ``q = 1`` with probability ``sigmoid(temperature * x / std)``;
@@ -1329,6 +1348,7 @@ class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
   """
 
   _always_stochastic = True
+  _FORMAT = QuantizerFormat("bernoulli", 4, 1, signed=False)
   _ARGS = (_ALPHA, _TEMPERATURE, _USE_REAL_SIGMOID)
 
   def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
@@ -1337,43 +1357,20 @@ class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
     self.bits = 1
     self.default_alpha = 1.0
     self.scale = None
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     q_det = (_qmath.sign_nonzero(x) + 1.0) / 2.0
-
-    def stochastic():
-      if isinstance(self.alpha, str):
-        axis = _channel_axes_or_global(len(x.shape), [0])
-        std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
-      else:
-        std = 1.0
-      p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
-      return (_sample_sign(p, self.seed_generator) + 1.0) / 2.0
-
-    q = _qmath.select_training(training, stochastic, lambda: q_det)
+    q = _qmath.select_training(
+        training, lambda: (self._sampled_sign(x) + 1.0) / 2.0, lambda: q_det)
     scale = _qmath.least_squares_scale(self.alpha, x, q_det)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def _set_trainable_parameter(self):
-    if self.alpha is None:
-      self.alpha = "auto_po2"
-
-  def max(self):
-    return _alpha_max(self.alpha)
+    return self._scaled_output(x, scale, q)
 
   def min(self):
     return 0.0
 
-  @property
-  def format(self):
-    """Binary 0/1 (mode 4), unsigned."""
-    return QuantizerFormat("bernoulli", 4, 1, signed=False)
-
 
 @_register
-class ternary(BaseQuantizer):  # pylint: disable=invalid-name
+class ternary(_ScaledCodes):  # pylint: disable=invalid-name
   """Ternary quantizer: ``{-s, 0, +s}``.
 
   Numeric / None alpha: ``q = (|x| >= threshold) * sign(x)`` (threshold
@@ -1395,6 +1392,7 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
       ``alpha`` (1 to 1000).
   """
 
+  _FORMAT = QuantizerFormat("ternary", 2, 2)
   _ARGS = (
       _ALPHA,
       A.Arg("threshold", _check_threshold, style=A.KEYWORD, shown=A.not_none),
@@ -1413,7 +1411,6 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
     self.default_alpha = 1.0
     self.default_threshold = 0.33
     self.scale = None
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     if isinstance(self.alpha, str):
@@ -1444,30 +1441,19 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
       q = ops.cast(ops.abs(x) >= thres, x.dtype) * _qmath.sign(x)
     if self.alpha is None:
       x = ops.tanh(x)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
+    return self._scaled_output(x, scale, q)
 
   def _set_trainable_parameter(self):
     # An explicit threshold keeps the threshold quantizer (QKeras crashed).
     if self.alpha is None and self.threshold is None:
       self.alpha = "auto_po2"
 
-  def max(self):
-    return _alpha_max(self.alpha)
-
   def min(self):
     return -_alpha_max(self.alpha)
 
-  @property
-  def format(self):
-    """Ternary (mode 2), 2 bits."""
-    return QuantizerFormat(type(self)._FAMILY, 2, 2)
-
-  _FAMILY = "ternary"
-
 
 @_register
-class stochastic_ternary(ternary):  # pylint: disable=invalid-name
+class stochastic_ternary(_SampledInTraining, ternary):  # pylint: disable=invalid-name
   """Ternary quantizer that samples in training.
 
   In training: the scale is found as in ``ternary`` (without rounding), then
@@ -1485,8 +1471,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
     number_of_unrolls: the number of scale refinements (1 to 1000).
   """
 
-  _always_stochastic = True
-  _FAMILY = "stochastic_ternary"
+  _FORMAT = QuantizerFormat("stochastic_ternary", 2, 2)
   _ARGS = (
       _ALPHA, ternary._ARGS[1], _TEMPERATURE,  # pylint: disable=protected-access
       _USE_REAL_SIGMOID.replace(text=_zero_text), _NUMBER_OF_UNROLLS,
@@ -1525,15 +1510,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
                       self.seed_generator)
     q1 = _sample_sign(sigmoid(self.temperature * (x_norm + t)),
                       self.seed_generator)
-    q = (q0 + q1) / 2.0
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def call(self, x, training=None):
-    return _qmath.select_training(training,
-                                  lambda: self._stochastic_output(x),
-                                  lambda: ternary.call(self, x, False))
-
+    return self._scaled_output(x, scale, (q0 + q1) / 2.0)
 
 # ==========================================================================
 # Activation quantizers.
@@ -1592,7 +1569,6 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     if self.negative_slope != 0 and self.bits < 2:
       V.fail(type(self).__name__, "bits",
              "an integer >= 2 when negative_slope is set", bits)
-    self._init_seed_generator()
 
   def __call__(self, x, training=None):
     if self.enable_fast_inference:
@@ -1687,11 +1663,8 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
 
   @property
   def format(self):
-    """Unsigned fixed point (mode 0; binary 0/1, 4, with ``bits ==
-    integer == 1``)."""
-    binary01 = self.bits == 1 and _as_int(self.integer) == 1
-    return QuantizerFormat("quantized_relu", 4 if binary01 else 0,
-                           int(self.bits), signed=False)
+    return _fixed_point_format("quantized_relu", self.bits, self.integer,
+                               signed=False)
 
 
 @_register
@@ -1742,10 +1715,7 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
 
   @property
   def format(self):
-    """Fixed point (mode 0; ternary, 2, with 2 bits and ``integer == 1``)."""
-    return QuantizerFormat("quantized_ulaw",
-                           _fixed_point_mode(self.bits, self.integer),
-                           int(self.bits))
+    return _fixed_point_format("quantized_ulaw", self.bits, self.integer)
 
 
 @_register
@@ -1777,7 +1747,6 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
                use_real_tanh=False):
     super().__init__()
     self._init_args(locals())
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     m = 2.0**(self.bits - 1)
@@ -1797,8 +1766,7 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
 
   @property
   def format(self):
-    """Fixed point (mode 0), signed."""
-    return QuantizerFormat("quantized_tanh", 0, int(self.bits))
+    return _fixed_point_format("quantized_tanh", self.bits, None)
 
 
 @_register
@@ -1828,7 +1796,6 @@ class quantized_sigmoid(BaseQuantizer):  # pylint: disable=invalid-name
                use_stochastic_rounding=False):
     super().__init__()
     self._init_args(locals())
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     m = 2.0**self.bits
@@ -1906,7 +1873,6 @@ class _Po2Base(BaseQuantizer):
                              lo=sign_bits + need_sign, hi=V.MAX_PO2_BITS)
     self._min_exp, self._max_exp = _get_min_max_exponents(
         self.bits - sign_bits, need_sign, self.quadratic_approximation)
-    self._init_seed_generator()
 
   @property
   def format(self):
