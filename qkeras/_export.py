@@ -112,8 +112,9 @@ def quantize_weight(quantizer, weight):
   return _numpy(quantizer(keras.ops.convert_to_tensor(weight)))
 
 
-def _quantizer_name(quantizer):
-  return getattr(quantizer, "__name__", type(quantizer).__name__)
+def _is_po2(quantizer):
+  """Whether ``quantizer`` gives powers of two (its ``format.po2``)."""
+  return isinstance(quantizer, qz.BaseQuantizer) and quantizer.format.po2
 
 
 def _hardware_format(quantizer, qweight):
@@ -129,7 +130,7 @@ def _hardware_format(quantizer, qweight):
     ``w == hw * m_i / m`` and ``w == (hw / quantizer.scale) * s``;
   * otherwise ``hw = w``.
   """
-  if quantizer is not None and "_po2" in _quantizer_name(quantizer):
+  if _is_po2(quantizer):
     sign = np.sign(qweight)
     sign = sign + (1.0 - np.abs(sign))
     with np.errstate(divide="ignore"):

@@ -8,10 +8,15 @@ quantized tensor. It is not a Keras layer; layers own quantizers and pass
 from a ``keras.random.SeedGenerator`` owned by the quantizer.
 """
 
+import dataclasses
+import inspect
+from typing import Optional
+
 import keras
 import numpy as np
 
 from qkeras import _qmath
+from qkeras import _quantizer_args
 
 
 def _create_variable_name(attr_name, var_name=None):
@@ -40,13 +45,51 @@ def _to_python(value):
   return value
 
 
+@dataclasses.dataclass(frozen=True)
+class QuantizerFormat:
+  """The number format of a quantizer, as the model tools read it.
+
+  Attributes:
+    family: the QTools number-format family (``"quantized_bits"``,
+      ``"quantized_relu"``, ``"quantized_ulaw"``, ``"quantized_tanh"``,
+      ``"quantized_po2"``, ``"quantized_relu_po2"``, ``"binary"``,
+      ``"stochastic_binary"``, ``"bernoulli"``, ``"ternary"``,
+      ``"stochastic_ternary"``), or None when QTools and
+      ``qkeras.estimate`` have no data type for the quantizer.
+    mode: the QTools / ``estimate`` mode: 0 fixed point, 1 power of two,
+      2 ternary, 3 binary (-1, +1), 4 binary (0, 1); None with ``family``.
+      A 2-bit fixed-point quantizer with ``integer == 1`` is ternary (2), a
+      1-bit ``quantized_relu`` with ``integer == 1`` binary 0/1 (4).
+    bits: the number of bits.
+    signed: the sign of QKeras's mode table: False for ``quantized_relu``,
+      ``quantized_relu_po2`` and ``bernoulli``, True otherwise (also for a
+      ``quantized_bits`` with ``keep_negative=False``, as in QKeras).
+    po2: whether the values are powers of two (``quantized_po2``,
+      ``quantized_relu_po2``).
+  """
+  family: Optional[str]
+  mode: Optional[int]
+  bits: int
+  signed: bool = True
+  po2: bool = False
+
+
 class BaseQuantizer:
   """Base class of all quantizers.
 
   Subclasses implement ``call(x, training)`` on a floating tensor, plus
-  ``get_config``, ``__str__``, ``max`` and ``min``. ``__call__`` converts the
-  input and builds the optional variables first.
+  ``max`` and ``min``, and describe their constructor arguments in ``_ARGS``
+  (see ``qkeras._quantizer_args``): ``__init__`` stores them with
+  ``_init_args(locals())``, and ``get_config`` and ``__str__`` are written
+  from the same description. ``__call__`` converts the input and builds the
+  optional variables first.
   """
+
+  # The constructor arguments (a tuple of ``_quantizer_args.Arg``, in
+  # ``get_config()`` order) and, when it differs, the order ``str()`` writes
+  # them in.
+  _ARGS = ()
+  _STR_ORDER = None
 
   # Subclasses that may be random set this to True (or override
   # ``_may_be_stochastic``) so that a SeedGenerator is created up front.
@@ -55,6 +98,43 @@ class BaseQuantizer:
   def __init__(self):
     self.built = False
     self._seed_generator = None
+
+  def _init_args(self, values):
+    """Checks and stores the described arguments among ``values``.
+
+    ``values`` maps argument names to values (typically ``locals()`` of
+    ``__init__``); they are checked in that order, each by its ``Arg.check``
+    (errors name the quantizer class and the argument), and stored in the
+    ``Arg``'s attribute. Names without a description are skipped. Then the
+    seed generator is created if the quantizer may be random.
+    """
+    owner = type(self).__name__
+    described = _quantizer_args.all_args(type(self))
+    for name, value in values.items():
+      arg = described.get(name)
+      if arg is None:
+        continue
+      if arg.check is not None:
+        value = arg.check(owner, name, value)
+      setattr(self, arg.attribute, value)
+    self._init_seed_generator()
+
+  @staticmethod
+  def _arguments_of(cls, values, **overrides):
+    """The entries of ``values`` that are parameters of ``cls.__init__``,
+    updated with ``overrides`` (to pass a subclass's arguments on)."""
+    params = inspect.signature(cls.__init__).parameters
+    picked = {k: v for k, v in values.items() if k in params and k != "self"}
+    picked.update(overrides)
+    return picked
+
+  @property
+  def format(self):
+    """The number format (a ``QuantizerFormat``) the model tools read.
+
+    This base has no QTools data type: ``family`` and ``mode`` are None.
+    """
+    return QuantizerFormat(None, None, int(getattr(self, "bits", 0) or 0))
 
   # ------------------------------------------------------------------
   # Building and variables.
@@ -175,12 +255,28 @@ class BaseQuantizer:
   # Serialization.
   # ------------------------------------------------------------------
   def get_config(self):
-    raise NotImplementedError
+    """The constructor arguments described in ``_ARGS`` (JSON-friendly)."""
+    cls = _quantizer_args.describing_class(type(self))
+    if cls is None:
+      raise NotImplementedError
+    return self._serialize({
+        arg.name: arg.config_value(getattr(self, arg.attribute))
+        for arg in cls._ARGS if arg.config  # pylint: disable=protected-access
+    })
+
+  def __str__(self):
+    """``name(arg,...)`` as QKeras writes it, from the ``_ARGS`` description."""
+    if _quantizer_args.describing_class(type(self)) is None:
+      return object.__repr__(self)
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(type(self).__init__).parameters.items()
+    }
+    return _quantizer_args.str_text(self, defaults)
 
   @classmethod
   def from_config(cls, config):
     """``cls(**config)``; unknown keys raise a ValueError naming them."""
-    import inspect  # pylint: disable=g-import-not-at-top
     config = dict(config)
     params = inspect.signature(cls.__init__).parameters
     unknown = [k for k in config if k not in params]
@@ -201,4 +297,4 @@ class BaseQuantizer:
       return object.__repr__(self)
 
 
-__all__ = ["BaseQuantizer"]
+__all__ = ["BaseQuantizer", "QuantizerFormat"]

@@ -48,24 +48,8 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 # Modes: 0 fixed point, 1 power of two, 2 ternary, 3 binary (-1, +1),
-# 4 binary (0, 1), 5 float. Quantizer class name -> (mode, bits, sign);
-# bits None means the quantizer's ``bits``.
-_QUANT_MODES = {
-    "quantized_bits": (0, None, 1),
-    "bernoulli": (4, 1, 0),
-    "stochastic_ternary": (2, 2, 1),
-    "ternary": (2, 2, 1),
-    "stochastic_binary": (3, 1, 1),
-    "binary": (3, 1, 1),
-    "quantized_relu": (0, None, 0),
-    "quantized_ulaw": (0, None, 1),
-    "quantized_tanh": (0, None, 1),
-    "quantized_po2": (1, None, 1),
-    "quantized_relu_po2": (1, None, 0),
-}
+# 4 binary (0, 1) -- each quantizer's ``format.mode`` -- and 5 float.
 _FLOAT_MODE = (5, 32, 1)
-# Fixed-point quantizers that are ternary with 2 bits and integer == 1.
-_TERNARY_WHEN_2_BITS = ("quantized_bits", "quantized_ulaw", "quantized_tanh")
 
 # The hardware operation of weight mode (row) times input mode (column).
 _OPERATION_TABLE = (
@@ -76,10 +60,6 @@ _OPERATION_TABLE = (
     ("mux", "mux", "xor", "xor", "xor", "fmult"),
     ("fmult", "fmult", "fmult", "fmult", "fmult", "fmult"),
 )
-
-
-def _as_int(value):
-  return int(np.asarray(_qmath.to_numpy(value)))
 
 
 def get_quant_mode(quant):
@@ -103,19 +83,10 @@ def get_quant_mode(quant):
     quant = qz.get_quantizer(quant)
   if not quant or getattr(quant, "__name__", None) == "linear":
     return _FLOAT_MODE
-  entry = _QUANT_MODES.get(type(quant).__name__)
-  if entry is None:
+  fmt = quant.format if isinstance(quant, qz.BaseQuantizer) else None
+  if fmt is None or fmt.mode is None:
     raise ValueError(f"Quantizer {quant} Not Found")
-  mode, bits, sign = entry
-  if bits is None:
-    bits = int(quant.bits)
-    integer = getattr(quant, "integer", None)  # quantized_tanh has none
-    if integer is not None and _as_int(integer) == 1:
-      if type(quant).__name__ in _TERNARY_WHEN_2_BITS and bits == 2:
-        mode = 2
-      elif type(quant).__name__ == "quantized_relu" and bits == 1:
-        mode = 4
-  return mode, bits, sign
+  return fmt.mode, fmt.bits, int(fmt.signed)
 
 
 def _operation_type(layer, x_quantizer):

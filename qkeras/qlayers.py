@@ -199,7 +199,8 @@ class QInitializer(keras.initializers.Initializer):
     self.initializer = get_initializer(initializer)
     self.use_scale = use_scale
     self.quantizer = get_quantizer(quantizer)
-    self.is_po2 = "po2" in type(self.quantizer).__name__
+    self.is_po2 = (isinstance(self.quantizer, BaseQuantizer) and
+                   self.quantizer.format.po2)
 
   def __call__(self, shape, dtype=None):
     x = _qmath.to_numpy(self.initializer(shape, dtype))

@@ -15,3 +15,13 @@ def register_quantizer(quantizer):
 def lookup_quantizer(name):
   """Returns the quantizer class registered as ``name`` (KeyError if none)."""
   return _QUANTIZERS_REGISTRY.lookup(name)
+
+
+def registered_quantizers():
+  """Returns ``{name: class}`` for every registered quantizer.
+
+  A new dict, in registration order (QKeras's quantizers first, then any
+  registered with ``register_quantizer``).
+  """
+  return {name: _QUANTIZERS_REGISTRY.lookup(name)
+          for name in _QUANTIZERS_REGISTRY.names()}

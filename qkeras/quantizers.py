@@ -25,10 +25,12 @@ from keras import ops
 import numpy as np
 
 from qkeras import _qmath
+from qkeras import _quantizer_args as A
 from qkeras import _validate as V
 from qkeras import quantizer_registry
 from qkeras import safe_eval as _safe_eval
 from qkeras.base_quantizer import BaseQuantizer
+from qkeras.base_quantizer import QuantizerFormat
 from qkeras.base_quantizer import _create_variable_name  # pylint: disable=unused-import
 
 __all__ = [
@@ -112,6 +114,16 @@ def _get_integer_bits(min_value, max_value, bits=8, symmetric=False,
 def _get_scaling_axis(scale_axis, len_axis):
   """Axes reduced for per-channel scales (see ``_qmath.scaling_axes``)."""
   return _qmath.scaling_axes(scale_axis, len_axis)
+
+
+def _auto_scale_axes(rank, scale_axis):
+  """Axes reduced for the "auto" scales: all of a scalar (None) or vector
+  (``[0]``), else all but the scale axes (``_qmath.scaling_axes``)."""
+  if rank == 0:
+    return None
+  if rank == 1:
+    return [0]
+  return _qmath.scaling_axes(scale_axis, rank)
 
 
 def _clip_po2_scale(scale, min_po2_exponent, max_po2_exponent):
@@ -401,12 +413,6 @@ def _number_text(value):
   return repr(float(value))
 
 
-def _positional_flags(values):
-  """``[str(int(v)) ...]`` up to the last truthy flag (0 placeholders)."""
-  last = max((i for i, v in enumerate(values) if v), default=-1)
-  return [str(int(v)) for v in values[:last + 1]]
-
-
 def _safe_pow2(exponent):
   """``2**exponent`` as QKeras returns it, without building huge ints."""
   if exponent > 1023:
@@ -472,6 +478,141 @@ def _string_alpha_needs_bits(owner, alpha, bits):
 
 
 # ==========================================================================
+# Argument descriptions shared by the quantizers (see ``_quantizer_args``).
+# ==========================================================================
+def _check_bits(owner, name, value):
+  return V.check_bits(owner, value, name=name)
+
+
+def _check_integer(owner, name, value):
+  return V.check_integer_bits(owner, value, name=name)
+
+
+def _check_alpha(owner, name, value):  # pylint: disable=unused-argument
+  return V.check_alpha(owner, value)
+
+
+def _check_scale_axis(owner, name, value):
+  return V.check_scale_axis(owner, value, name=name)
+
+
+def _check_elements_per_scale(owner, name, value):  # pylint: disable=unused-argument
+  return V.check_elements_per_scale(owner, value)
+
+
+def _check_unit_interval(owner, name, value):
+  return V.check_number(owner, name, value, 0.0, 1.0, allow_tensor=True)
+
+
+def _check_positive(owner, name, value):
+  return V.check_number(owner, name, value, lo=0.0, lo_open=True)
+
+
+def _check_po2_exponent(owner, name, value):
+  return None if value is None else V.check_int(owner, name, value, -126, 127)
+
+
+def _check_unrolls(owner, name, value):
+  return V.check_int(owner, name, value, 1, 1000)
+
+
+def _false_text(value):  # pylint: disable=unused-argument
+  return "False"
+
+
+def _bool_text(value):
+  return str(bool(value))
+
+
+def _check_positive_bits(owner, name, value):
+  """``quantized_linear``'s bits check (QKeras's "Bit count" message)."""
+  if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+      value <= 0):
+    raise ValueError(f"{owner}: Bit count {value} must be positive "
+                     f"(argument '{name}' must be an integer >= 1, got "
+                     f"{value!r}).")
+  return _check_bits(owner, name, value)
+
+
+def _zero_text(value):  # pylint: disable=unused-argument
+  return "0"
+
+
+def _check_threshold(owner, name, value):
+  """None or a non-negative number (a string gets its own message)."""
+  if isinstance(value, str):
+    V.fail(owner, name, "None or a non-negative number", value)
+  return V.check_number(owner, name, value, lo=0.0, allow_none=True)
+
+
+def _check_positive_or_none(owner, name, value):
+  return V.check_number(owner, name, value, lo=0.0, lo_open=True,
+                        allow_none=True)
+
+
+def _check_signed_bits(owner, name, value):
+  """Bits of a format that keeps one for the sign: at least 2."""
+  return V.check_bits(owner, value, lo=2, name=name)
+
+
+def _alpha_shown(value, default):  # pylint: disable=unused-argument
+  return _alpha_is_set(value)
+
+
+_BITS = A.Arg("bits", _check_bits, style=A.POSITIONAL)
+_INTEGER = A.Arg("integer", _check_integer, config=_integer_config,
+                 style=A.POSITIONAL, text=_integer_text)
+_SYMMETRIC = A.Arg("symmetric", V.check_flag, style=A.POSITIONAL,
+                   text=A.int_text)
+_KEEP_NEGATIVE = A.Arg("keep_negative", V.check_flag, style=A.KEYWORD,
+                       text=_false_text, shown=A.falsy)
+_ALPHA = A.Arg("alpha", _check_alpha, style=A.KEYWORD, text=_alpha_text,
+               shown=A.not_none)
+_STOCHASTIC = A.Arg("use_stochastic_rounding", V.check_flag, style=A.KEYWORD,
+                    text=A.int_text)
+_SCALE_AXIS = A.Arg("scale_axis", _check_scale_axis)
+_QNOISE_FACTOR = A.Arg("qnoise_factor", _check_unit_interval,
+                       config=_qnoise_config)
+_VAR_NAME = A.Arg("var_name", config=False)
+_USE_STE = A.Arg("use_ste", V.check_flag)
+_USE_VARIABLES = A.Arg("use_variables", V.check_flag, config=False)
+_ELEMENTS_PER_SCALE = A.Arg("elements_per_scale", _check_elements_per_scale,
+                            style=A.KEYWORD, shown=A.not_none)
+_MIN_PO2_EXPONENT = A.Arg("min_po2_exponent", _check_po2_exponent,
+                          style=A.KEYWORD, shown=A.not_none)
+_MAX_PO2_EXPONENT = A.Arg("max_po2_exponent", _check_po2_exponent,
+                          style=A.KEYWORD, shown=A.not_none)
+_TEMPERATURE = A.Arg("temperature", V.check_number, style=A.KEYWORD,
+                     shown=A.changed)
+_USE_REAL_SIGMOID = A.Arg("use_real_sigmoid", V.check_flag, style=A.KEYWORD,
+                          text=A.int_text, shown=A.falsy)
+_NUMBER_OF_UNROLLS = A.Arg("number_of_unrolls", _check_unrolls,
+                           style=A.KEYWORD, text=A.int_text, shown=A.changed)
+
+# The fixed-point family (quantized_linear, quantized_bits, quantized_hswish)
+# writes ``bits,integer,symmetric`` then the keywords below.
+_FIXED_POINT_STR = ("bits", "integer", "symmetric", "keep_negative", "alpha",
+                    "use_stochastic_rounding")
+
+
+def _fixed_point_format(family, bits, integer, signed=True):
+  """A fixed-point ``QuantizerFormat`` (mode 0). As in QKeras's table, with
+  ``integer == 1`` 2 signed bits are ternary (mode 2) and 1 unsigned bit is
+  binary 0/1 (mode 4); ``integer`` None: no integer bits argument."""
+  mode = 0
+  if integer is not None and _as_int(integer) == 1:
+    if signed and bits == 2:
+      mode = 2
+    elif not signed and bits == 1:
+      mode = 4
+  return QuantizerFormat(family, mode, int(bits), signed)
+
+
+def _as_int(value):
+  return int(np.asarray(_qmath.to_numpy(value)))
+
+
+# ==========================================================================
 # Fixed-point quantizers.
 # ==========================================================================
 @_register
@@ -492,33 +633,52 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
   least squares (up to 5 times). Clipping happens before the rounding, so the
   gradient is zero outside the representable range.
   ``quantized_linear(2, alpha="auto")([0, .5, 1, 1.5, 2])`` -> ``[0,0,0,2,2]``.
+
+  Args:
+    bits: number of bits, including the sign bit when ``keep_negative``
+      (1 to 64; read-only after construction).
+    integer: number of integer bits to the left of the binary point, not
+      counting the sign bit (-127 to 127, or an int variable).
+    symmetric: if true, the most negative code ``-U`` is not used, so the
+      codes are symmetric around 0.
+    keep_negative: if true, the values are signed; else they are clipped
+      at 0.
+    alpha: the scale: None (1), a positive number or per-channel list/array,
+      or ``"auto"`` / ``"auto_po2"`` (computed from the input at each call,
+      see above).
+    use_stochastic_rounding: if true, round stochastically when called with
+      ``training=True``.
+    scale_axis: the channel axis (or axes) of the per-channel ``"auto"``
+      scales; None: the last axis (Keras's channels-last).
+    qnoise_factor: how much quantization noise is added, from 0 (the input
+      unchanged) to 1 (fully quantized).
+    var_name: name prefix of the variables made by ``use_variables``.
+    use_variables: if true, ``qnoise_factor`` and ``integer`` become
+      non-trainable variables when the quantizer is built.
   """
 
   ALPHA_STRING_OPTIONS = ("auto", "auto_po2")
+
+  _ARGS = (
+      _BITS.replace(check=_check_positive_bits, attr="_bits"),
+      _INTEGER.replace(attr="_integer"),
+      _SYMMETRIC,
+      # Checked by the ``alpha`` setter (which also sets the scale).
+      _ALPHA.replace(check=None, shown=_alpha_shown),
+      _KEEP_NEGATIVE.replace(attr="_keep_negative"),
+      _STOCHASTIC.replace(attr="_use_stochastic_rounding"),
+      _QNOISE_FACTOR,
+      _SCALE_AXIS.replace(attr="_scale_axis"),
+      _VAR_NAME,
+      _USE_VARIABLES.replace(attr="_use_variables"),
+  )
+  _STR_ORDER = _FIXED_POINT_STR
 
   def __init__(self, bits=8, integer=0, symmetric=1, keep_negative=True,
                alpha=None, use_stochastic_rounding=False, scale_axis=None,
                qnoise_factor=1.0, var_name=None, use_variables=False):
     super().__init__()
-    name = "quantized_linear"
-    if isinstance(bits, (int, float)) and not isinstance(bits, bool) and (
-        bits <= 0):
-      raise ValueError(f"{name}: Bit count {bits} must be positive "
-                       f"(argument 'bits' must be an integer >= 1, got "
-                       f"{bits!r}).")
-    self._bits = V.check_bits(name, bits)
-    self._integer = V.check_integer_bits(name, integer)
-    self._keep_negative = V.check_flag(name, "keep_negative", keep_negative)
-    self._use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
-    self._scale_axis = V.check_scale_axis(name, scale_axis)
-    self._use_variables = V.check_flag(name, "use_variables", use_variables)
-    self.symmetric = V.check_flag(name, "symmetric", symmetric)
-    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
-                                        0.0, 1.0, allow_tensor=True)
-    self.var_name = var_name
-    self.alpha = alpha
-    self._init_seed_generator()
+    self._init_args(locals())
 
   # Read-only configuration.
   bits = property(lambda self: self._bits)
@@ -535,7 +695,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
 
   @alpha.setter
   def alpha(self, alpha):
-    self._alpha = V.check_alpha("quantized_linear", alpha)
+    self._alpha = V.check_alpha(type(self).__name__, alpha)
     self.quantization_scale = self.default_quantization_scale
 
   @property
@@ -586,12 +746,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
   def _auto_scale(self, x):
     x = ops.stop_gradient(x)  # the scale carries no gradient
     rank = len(x.shape)
-    if rank == 0:
-      axes = None
-    elif rank == 1:
-      axes = [0]
-    else:
-      axes = _qmath.scaling_axes(self._scale_axis, rank)
+    axes = _auto_scale_axes(rank, self._scale_axis)
     span = self.clip_max - self.clip_min
     if self._keep_negative:  # max * 2 / span, as one division
       qs = _qmath.divide(ops.max(ops.abs(x), axis=axes, keepdims=True),
@@ -655,29 +810,6 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
     neg = np.arange(self.clip_min, 0)
     return (np.concatenate([pos, neg]) * qs).astype(np.float32)
 
-  def __str__(self):
-    flags = [str(self._bits), _integer_text(self._integer),
-             str(int(self.symmetric))]
-    if not self._keep_negative:
-      flags.append("keep_negative=False")
-    if _alpha_is_set(self._alpha):
-      flags.append("alpha=" + _alpha_text(self._alpha))
-    if self._use_stochastic_rounding:
-      flags.append("use_stochastic_rounding=" +
-                   str(int(self._use_stochastic_rounding)))
-    return "quantized_linear(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "bits": self._bits,
-        "integer": _integer_config(self._integer),
-        "symmetric": self.symmetric,
-        "alpha": self._alpha,
-        "keep_negative": self._keep_negative,
-        "use_stochastic_rounding": self._use_stochastic_rounding,
-        "qnoise_factor": _qnoise_config(self.qnoise_factor),
-        "scale_axis": self._scale_axis,
-    })
 
 
 @_register
@@ -701,7 +833,50 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
   least squares for "auto_po2"); codes ``z = sign(x_n) * min(floor(|x_n|/s +
   0.5), L/2)`` (half away from zero) and ``xq = m_i * s * z``. After the call
   ``self.scale = s * m``. ``post_training_scale`` freezes that scale.
+
+  Args:
+    bits: number of bits, including the sign bit when ``keep_negative``
+      (1 to 64).
+    integer: number of integer bits to the left of the binary point, not
+      counting the sign bit (-127 to 127, or an int variable).
+    symmetric: if true, the most negative code ``-m`` is not used (always
+      true with a string ``alpha``).
+    keep_negative: if true, the values are signed; else they are clipped
+      at 0.
+    alpha: the scale: None (1), a positive number or per-channel list/array,
+      or ``"auto"`` / ``"auto_po2"`` (per-channel least-squares scales, see
+      above; needs ``bits >= 2``).
+    use_stochastic_rounding: if true, round stochastically when called with
+      ``training=True`` (fixed scales only).
+    scale_axis: the channel axis (or axes) of the per-channel scales; None:
+      the last axis (Keras's channels-last).
+    qnoise_factor: how much quantization noise is added, from 0 (the input
+      unchanged) to 1 (fully quantized).
+    var_name: name prefix of the variables made by ``use_variables``.
+    use_ste: if true, the gradient is 1 (straight through); else the
+      quantization noise is differentiated too.
+    use_variables: if true, ``qnoise_factor`` and ``integer`` become
+      non-trainable variables when the quantizer is built.
+    elements_per_scale: with ``alpha="auto_po2"``, the number of
+      consecutive elements along each scale axis that share one scale (an
+      int or one per axis); None: one scale per channel.
+    min_po2_exponent: with ``alpha="auto_po2"``, the smallest exponent of
+      the scale (-126 to 127), or None.
+    max_po2_exponent: with ``alpha="auto_po2"``, the largest exponent of
+      the scale (-126 to 127), or None.
+    post_training_scale: with a string ``alpha``, a fixed scale (a positive
+      number or per-channel array) used instead of computing one.
   """
+
+  _ARGS = (
+      _BITS, _INTEGER, _SYMMETRIC, _ALPHA.replace(shown=_alpha_shown),
+      _KEEP_NEGATIVE, _STOCHASTIC, _QNOISE_FACTOR,
+      A.Arg("post_training_scale"),  # checked in __init__ (needs alpha)
+      _SCALE_AXIS, _USE_STE, _ELEMENTS_PER_SCALE.replace(style=None),
+      _MIN_PO2_EXPONENT.replace(style=None),
+      _MAX_PO2_EXPONENT.replace(style=None), _VAR_NAME, _USE_VARIABLES,
+  )
+  _STR_ORDER = _FIXED_POINT_STR
 
   def __init__(self, bits=8, integer=0, symmetric=0, keep_negative=True,
                alpha=None, use_stochastic_rounding=False, scale_axis=None,
@@ -710,25 +885,11 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
                min_po2_exponent=None, max_po2_exponent=None,
                post_training_scale=None):
     super().__init__()
+    self._init_args(locals())
     name = type(self).__name__
-    self.bits = V.check_bits(name, bits)
-    self.integer = V.check_integer_bits(name, integer)
-    self.symmetric = V.check_flag(name, "symmetric", symmetric)
-    self.keep_negative = V.check_flag(name, "keep_negative", keep_negative)
-    self.alpha = V.check_alpha(name, alpha)
     _string_alpha_needs_bits(name, self.alpha, self.bits)
-    self.use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
-    self.scale_axis = V.check_scale_axis(name, scale_axis)
-    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
-                                        0.0, 1.0, allow_tensor=True)
-    self.var_name = var_name
-    self.use_ste = V.check_flag(name, "use_ste", use_ste)
-    self.use_variables = V.check_flag(name, "use_variables", use_variables)
-    self.elements_per_scale = V.check_elements_per_scale(
-        name, elements_per_scale)
     self.min_po2_exponent, self.max_po2_exponent = _check_po2_exponents(
-        name, self.alpha, min_po2_exponent, max_po2_exponent,
+        name, self.alpha, self.min_po2_exponent, self.max_po2_exponent,
         self.elements_per_scale)
     self.post_training_scale = None
     if isinstance(self.alpha, str):
@@ -746,7 +907,6 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
                "None unless alpha is 'auto' or 'auto_po2'", post_training_scale)
       self.scale = None
       self.freeze_scale = True
-    self._init_seed_generator()
 
   @staticmethod
   def _check_post_training_scale(name, value):
@@ -788,13 +948,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     # it to x): not recording one saves work in eager training.
     x_n = ops.stop_gradient(x if unit else x / m_i)
     a = ops.abs(x_n)
-    rank = len(x.shape)
-    if rank == 0:
-      axis = None
-    elif rank == 1:
-      axis = [0]
-    else:
-      axis = _qmath.scaling_axes(self.scale_axis, rank)
+    axis = _auto_scale_axes(len(x.shape), self.scale_axis)
     levels = self._levels()
     half = levels / 2
     if self.freeze_scale:
@@ -889,34 +1043,9 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     step = _pow2_f32(_integer_f32(self.integer) - self.bits + 1)
     return (codes * step).astype(np.float32)
 
-  def __str__(self):
-    flags = [str(self.bits), _integer_text(self.integer),
-             str(int(self.symmetric))]
-    if not self.keep_negative:
-      flags.append("keep_negative=False")
-    if _alpha_is_set(self.alpha):
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.use_stochastic_rounding:
-      flags.append("use_stochastic_rounding=" +
-                   str(int(self.use_stochastic_rounding)))
-    return "quantized_bits(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "bits": self.bits,
-        "integer": _integer_config(self.integer),
-        "symmetric": self.symmetric,
-        "alpha": self.alpha,
-        "keep_negative": self.keep_negative,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "qnoise_factor": _qnoise_config(self.qnoise_factor),
-        "post_training_scale": self.post_training_scale,
-        "scale_axis": self.scale_axis,
-        "use_ste": self.use_ste,
-        "elements_per_scale": self.elements_per_scale,
-        "min_po2_exponent": self.min_po2_exponent,
-        "max_po2_exponent": self.max_po2_exponent,
-    })
+  @property
+  def format(self):
+    return _fixed_point_format("quantized_bits", self.bits, self.integer)
 
 
 @_register
@@ -926,7 +1055,24 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
   ``h(x) = x * min(relu(x + relu_shift), relu_upper_bound) / relu_upper_bound``
   (MobileNetV3's h-swish for the defaults 3 and 6), then quantized with
   ``quantized_bits(bits, integer, symmetric, keep_negative=True, alpha, ...)``.
+
+  Args:
+    bits, integer, symmetric, alpha, use_stochastic_rounding, scale_axis,
+    qnoise_factor, var_name, use_ste, use_variables, elements_per_scale,
+    min_po2_exponent, max_po2_exponent, post_training_scale: as in
+      ``quantized_bits``.
+    relu_shift: the positive shift added before the clipped relu (3).
+    relu_upper_bound: the positive clip of the relu, also the divisor (6).
+    keep_negative: must be true (h-swish is signed).
   """
+
+  _ARGS = quantized_bits._ARGS + (  # pylint: disable=protected-access
+      A.Arg("relu_shift", _check_positive, style=A.KEYWORD, shown=A.always),
+      A.Arg("relu_upper_bound", _check_positive, style=A.KEYWORD,
+            shown=A.always),
+  )
+  _STR_ORDER = ("bits", "integer", "symmetric", "relu_shift",
+                "relu_upper_bound", "alpha", "use_stochastic_rounding")
 
   def __init__(self, bits=8, integer=0, symmetric=0, alpha=None,
                use_stochastic_rounding=False, scale_axis=None,
@@ -936,21 +1082,12 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
                min_po2_exponent=None, max_po2_exponent=None,
                post_training_scale=None):
     if not keep_negative:
-      V.fail("quantized_hswish", "keep_negative", "True (h-swish is signed)",
-             keep_negative)
+      V.fail(type(self).__name__, "keep_negative",
+             "True (h-swish is signed)", keep_negative)
     super().__init__(
-        bits=bits, integer=integer, symmetric=symmetric, keep_negative=True,
-        alpha=alpha, use_stochastic_rounding=use_stochastic_rounding,
-        scale_axis=scale_axis, qnoise_factor=qnoise_factor, var_name=var_name,
-        use_ste=use_ste, use_variables=use_variables,
-        elements_per_scale=elements_per_scale,
-        min_po2_exponent=min_po2_exponent, max_po2_exponent=max_po2_exponent,
-        post_training_scale=post_training_scale)
-    self.relu_shift = V.check_number("quantized_hswish", "relu_shift",
-                                     relu_shift, lo=0.0, lo_open=True)
-    self.relu_upper_bound = V.check_number(
-        "quantized_hswish", "relu_upper_bound", relu_upper_bound, lo=0.0,
-        lo_open=True)
+        **self._arguments_of(quantized_bits, locals(), keep_negative=True))
+    self._init_args({"relu_shift": relu_shift,
+                     "relu_upper_bound": relu_upper_bound})
 
   def call(self, x, training=None):
     shift_x = x + self.relu_shift
@@ -977,22 +1114,10 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
     alpha = self.alpha if _qmath.is_python_number(self.alpha) else 1.0
     return float(np.float32(alpha) * np.float32(m_i * code / m))
 
-  def __str__(self):
-    flags = [str(self.bits), _integer_text(self.integer),
-             str(int(self.symmetric)), "relu_shift=" + str(self.relu_shift),
-             "relu_upper_bound=" + str(self.relu_upper_bound)]
-    if _alpha_is_set(self.alpha):
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.use_stochastic_rounding:
-      flags.append("use_stochastic_rounding=" +
-                   str(int(self.use_stochastic_rounding)))
-    return "quantized_hswish(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    config = super().get_config()
-    config["relu_shift"] = self.relu_shift
-    config["relu_upper_bound"] = self.relu_upper_bound
-    return config
+  @property
+  def format(self):
+    """No QTools data type (``family`` and ``mode`` None)."""
+    return QuantizerFormat(None, None, int(self.bits))
 
 
 # ==========================================================================
@@ -1011,8 +1136,73 @@ def _channel_axes_or_global(rank, global_axis):
   return _qmath.channel_reduction_axes(rank)
 
 
+def _as_scale(scale, dtype):
+  """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
+  if isinstance(scale, np.ndarray):
+    return ops.convert_to_tensor(scale, dtype)
+  return scale
+
+
+def _sample_sign(p, seed):
+  """``sign(p - U[0,1))`` with 0 -> +1."""
+  r = keras.random.uniform(ops.shape(p), dtype=p.dtype, seed=seed)
+  return _qmath.sign_nonzero(p - r)
+
+
+def _sigmoid_for(use_real_sigmoid):
+  return ops.sigmoid if use_real_sigmoid else _internal_sigmoid
+
+
+class _ScaledCodes(BaseQuantizer):
+  """What binary, bernoulli and ternary share: codes times a scale ``alpha``
+  (None, a number, or "auto"/"auto_po2" found by least squares)."""
+
+  def _scaled_output(self, x, scale, codes):
+    """``ste(x, scale * codes)``; keeps ``scale`` (tools read it)."""
+    self.scale = scale
+    return _qmath.ste(x, _as_scale(scale, x.dtype) * codes)
+
+  def _sampled_sign(self, x):
+    """``sign(sigmoid(temperature * x / std) - U)``, with ``std`` per channel
+    for a string ``alpha`` (else 1): the stochastic quantizers' draw."""
+    if isinstance(self.alpha, str):
+      axis = _channel_axes_or_global(len(x.shape), [0])
+      std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
+    else:
+      std = 1.0
+    p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
+    return _sample_sign(p, self.seed_generator)
+
+  def _set_trainable_parameter(self):
+    if self.alpha is None:
+      self.alpha = "auto_po2"
+
+  def max(self):
+    """1 (alpha None or auto), else ``max(1, alpha)``."""
+    return _alpha_max(self.alpha)
+
+  @property
+  def format(self):
+    """The class's fixed ``_FORMAT``."""
+    return self._FORMAT
+
+
+class _SampledInTraining:
+  """Mixin of the sampling quantizers (``stochastic_binary``,
+  ``stochastic_ternary``): ``_stochastic_output(x)`` when called with
+  ``training=True``, else the deterministic parent's ``call``."""
+
+  _always_stochastic = True
+
+  def call(self, x, training=None):
+    deterministic = super().call
+    return _qmath.select_training(training,
+                                  lambda: self._stochastic_output(x),
+                                  lambda: deterministic(x, False))
+
+
 @_register
-class binary(BaseQuantizer):  # pylint: disable=invalid-name
+class binary(_ScaledCodes):  # pylint: disable=invalid-name
   """Sign quantizer: ``{-s, +s}`` (or ``{0, s}`` with ``use_01``).
 
   ``k = sign(x)`` with 0 -> +1; the scale ``s`` is 1 (alpha None), the given
@@ -1021,32 +1211,56 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
   alpha None the gradient is that of ``tanh(x)``. With
   ``use_stochastic_rounding`` and ``training``, ``x`` is first rounded
   stochastically at 1/8 of ``2*min(max|x|, 1)`` and zeros get a random sign.
+
+  Args:
+    use_01: if true, the values are ``{0, s}`` instead of ``{-s, +s}``.
+    alpha: the scale: None (1, with a ``tanh`` gradient), a positive number
+      or per-channel list/array, or ``"auto"`` / ``"auto_po2"``
+      (least-squares per channel; ``"auto_po2"`` rounds it to a power of
+      two).
+    use_stochastic_rounding: if true, round stochastically (and give zeros a
+      random sign) when called with ``training=True``.
+    scale_axis: the channel axis (or axes) of the per-channel scales; None:
+      the last axis.
+    elements_per_scale: with a string ``alpha``, the number of consecutive
+      elements along each scale axis that share one scale; None: one scale
+      per channel.
+    min_po2_exponent: with a string ``alpha``, the smallest exponent of the
+      po2 scale (-126 to 127), or None.
+    max_po2_exponent: with a string ``alpha``, the largest exponent of the
+      po2 scale (-126 to 127), or None.
   """
 
   _default_alpha = 1.0
+  # Binary -1/+1 (``use_01`` is not looked at, as in QKeras).
+  _FORMAT = QuantizerFormat("binary", 3, 1)
+
+  _ARGS = (
+      A.Arg("use_01", V.check_flag, style=A.KEYWORD, text=A.int_text),
+      _ALPHA, _STOCHASTIC.replace(text=_bool_text),
+      _SCALE_AXIS.replace(style=A.KEYWORD, shown=A.not_none),
+      _ELEMENTS_PER_SCALE, _MIN_PO2_EXPONENT, _MAX_PO2_EXPONENT,
+  )
+  _STR_ORDER = ("use_01", "alpha", "elements_per_scale", "scale_axis",
+                "min_po2_exponent", "max_po2_exponent",
+                "use_stochastic_rounding")
 
   def __init__(self, use_01=False, alpha=None, use_stochastic_rounding=False,
                scale_axis=None, elements_per_scale=None, min_po2_exponent=None,
                max_po2_exponent=None):
     super().__init__()
+    self._init_args(locals())
     name = type(self).__name__
-    self.use_01 = V.check_flag(name, "use_01", use_01)
     self.bits = 1
-    self.alpha = V.check_alpha(name, alpha)
-    self.use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
     self.default_alpha = self._default_alpha
     self.scale = None
-    self.scale_axis = V.check_scale_axis(name, scale_axis)
-    self.elements_per_scale = V.check_elements_per_scale(
-        name, elements_per_scale)
     self.min_po2_exponent, self.max_po2_exponent = _check_po2_exponents(
         name, "auto_po2" if isinstance(self.alpha, str) else self.alpha,
-        min_po2_exponent, max_po2_exponent, None, "alpha is 'auto'/'auto_po2'")
+        self.min_po2_exponent, self.max_po2_exponent, None,
+        "alpha is 'auto'/'auto_po2'")
     if self.elements_per_scale is not None and not isinstance(self.alpha, str):
       V.fail(name, "elements_per_scale",
              "None unless alpha is 'auto'/'auto_po2'", elements_per_scale)
-    self._init_seed_generator()
 
   def _scale_for(self, x, k):
     return _qmath.least_squares_scale(
@@ -1080,17 +1294,7 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
       k_sign = (k_sign + 1.0) / 2.0
     if self.alpha is None:
       x = ops.tanh(x)
-    scale = self._scale_for(x, k_sign)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * k_sign)
-
-  def _set_trainable_parameter(self):
-    if self.alpha is None:
-      self.alpha = "auto_po2"
-
-  def max(self):
-    """1 (alpha None or auto), else ``max(1, alpha)``."""
-    return _alpha_max(self.alpha)
+    return self._scaled_output(x, self._scale_for(x, k_sign), k_sign)
 
   def min(self):
     """0 with ``use_01``, else ``-max()``."""
@@ -1098,173 +1302,75 @@ class binary(BaseQuantizer):  # pylint: disable=invalid-name
       return 0.0
     return -_alpha_max(self.alpha)
 
-  def __str__(self):
-    flags = []
-    if self.use_01:
-      flags.append("use_01=" + str(int(self.use_01)))
-    if self.alpha is not None:
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    for key in ("elements_per_scale", "scale_axis", "min_po2_exponent",
-                "max_po2_exponent"):
-      value = getattr(self, key)
-      if value is not None:
-        flags.append(f"{key}={value}")
-    if self.use_stochastic_rounding:
-      flags.append("use_stochastic_rounding=" +
-                   str(bool(self.use_stochastic_rounding)))
-    return "binary(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "use_01": self.use_01,
-        "alpha": self.alpha,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "scale_axis": self.scale_axis,
-        "elements_per_scale": self.elements_per_scale,
-        "min_po2_exponent": self.min_po2_exponent,
-        "max_po2_exponent": self.max_po2_exponent,
-    })
-
-
-def _as_scale(scale, dtype):
-  """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
-  if isinstance(scale, np.ndarray):
-    return ops.convert_to_tensor(scale, dtype)
-  return scale
-
-
-def _sample_sign(p, seed):
-  """``sign(p - U[0,1))`` with 0 -> +1."""
-  r = keras.random.uniform(ops.shape(p), dtype=p.dtype, seed=seed)
-  return _qmath.sign_nonzero(p - r)
-
-
-def _sigmoid_for(use_real_sigmoid):
-  return ops.sigmoid if use_real_sigmoid else _internal_sigmoid
-
 
 @_register
-class stochastic_binary(binary):  # pylint: disable=invalid-name
+class stochastic_binary(_SampledInTraining, binary):  # pylint: disable=invalid-name
   """Binary quantizer that samples the sign in training.
 
   In training: ``p = sigmoid(temperature * x / std)`` (std per channel for
   auto alphas, else 1), ``q = sign(p - U)``, scale from the deterministic
   sign; output ``ste(x, scale*q)``. Otherwise it is ``binary(alpha=alpha)``.
+
+  Args:
+    alpha: the scale, as in ``binary``.
+    temperature: the slope of the sigmoid that gives the probabilities.
+    use_real_sigmoid: if true, ``keras.ops.sigmoid``; else the internal
+      sigmoid (``set_internal_sigmoid``).
   """
 
-  _always_stochastic = True
+  _FORMAT = QuantizerFormat("stochastic_binary", 3, 1)
+  _ARGS = (_ALPHA, _TEMPERATURE, _USE_REAL_SIGMOID)
 
   def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
     super().__init__(alpha=alpha)
-    self.temperature = V.check_number("stochastic_binary", "temperature",
-                                      temperature)
-    self.use_real_sigmoid = V.check_flag("stochastic_binary",
-                                         "use_real_sigmoid", use_real_sigmoid)
+    self._init_args({"temperature": temperature,
+                     "use_real_sigmoid": use_real_sigmoid})
 
   def _stochastic_output(self, x):
-    if isinstance(self.alpha, str):
-      axis = _channel_axes_or_global(len(x.shape), [0])
-      std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
-    else:
-      std = 1.0
-    p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
-    q = _sample_sign(p, self.seed_generator)
+    q = self._sampled_sign(x)
     scale = _qmath.least_squares_scale(self.alpha, x, _qmath.sign_nonzero(x))
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def call(self, x, training=None):
-    return _qmath.select_training(training,
-                                  lambda: self._stochastic_output(x),
-                                  lambda: binary.call(self, x, False))
-
-  def __str__(self):
-    flags = []
-    if self.alpha is not None:
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.temperature != 6.0:
-      flags.append("temperature=" + str(self.temperature))
-    if not self.use_real_sigmoid:
-      flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
-    return "stochastic_binary(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "alpha": self.alpha,
-        "temperature": self.temperature,
-        "use_real_sigmoid": self.use_real_sigmoid,
-    })
-
+    return self._scaled_output(x, scale, q)
 
 @_register
-class bernoulli(BaseQuantizer):  # pylint: disable=invalid-name
+class bernoulli(_ScaledCodes):  # pylint: disable=invalid-name
   """Stochastic {0, s} quantizer.
 
   In training ``q = 1`` with probability ``sigmoid(temperature * x / std)``;
   otherwise (inference) ``q = 1`` iff ``x >= 0``. The scale is the
   least-squares scale of the deterministic code; output ``ste(x, s*q)``.
+
+  Args:
+    alpha: the scale: None (1), a positive number or per-channel list/array,
+      or ``"auto"`` / ``"auto_po2"`` (least squares).
+    temperature: the slope of the sigmoid that gives the probabilities.
+    use_real_sigmoid: if true, ``keras.ops.sigmoid``; else the internal
+      sigmoid (``set_internal_sigmoid``).
   """
 
   _always_stochastic = True
+  _FORMAT = QuantizerFormat("bernoulli", 4, 1, signed=False)
+  _ARGS = (_ALPHA, _TEMPERATURE, _USE_REAL_SIGMOID)
 
   def __init__(self, alpha=None, temperature=6.0, use_real_sigmoid=True):
     super().__init__()
-    self.alpha = V.check_alpha("bernoulli", alpha)
+    self._init_args(locals())
     self.bits = 1
-    self.temperature = V.check_number("bernoulli", "temperature", temperature)
-    self.use_real_sigmoid = V.check_flag("bernoulli", "use_real_sigmoid",
-                                         use_real_sigmoid)
     self.default_alpha = 1.0
     self.scale = None
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     q_det = (_qmath.sign_nonzero(x) + 1.0) / 2.0
-
-    def stochastic():
-      if isinstance(self.alpha, str):
-        axis = _channel_axes_or_global(len(x.shape), [0])
-        std = ops.std(x, axis=axis, keepdims=True) + _qmath.epsilon()
-      else:
-        std = 1.0
-      p = _sigmoid_for(self.use_real_sigmoid)(self.temperature * x / std)
-      return (_sample_sign(p, self.seed_generator) + 1.0) / 2.0
-
-    q = _qmath.select_training(training, stochastic, lambda: q_det)
+    q = _qmath.select_training(
+        training, lambda: (self._sampled_sign(x) + 1.0) / 2.0, lambda: q_det)
     scale = _qmath.least_squares_scale(self.alpha, x, q_det)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def _set_trainable_parameter(self):
-    if self.alpha is None:
-      self.alpha = "auto_po2"
-
-  def max(self):
-    return _alpha_max(self.alpha)
+    return self._scaled_output(x, scale, q)
 
   def min(self):
     return 0.0
 
-  def __str__(self):
-    flags = []
-    if self.alpha is not None:
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.temperature != 6.0:
-      flags.append("temperature=" + str(self.temperature))
-    if not self.use_real_sigmoid:
-      flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
-    return "bernoulli(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "alpha": self.alpha,
-        "temperature": self.temperature,
-        "use_real_sigmoid": self.use_real_sigmoid,
-    })
-
 
 @_register
-class ternary(BaseQuantizer):  # pylint: disable=invalid-name
+class ternary(_ScaledCodes):  # pylint: disable=invalid-name
   """Ternary quantizer: ``{-s, 0, +s}``.
 
   Numeric / None alpha: ``q = (|x| >= threshold) * sign(x)`` (threshold
@@ -1273,30 +1379,38 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
   ``s = 2*max|x|/3`` (po2-rounded), then ``number_of_unrolls`` times
   ``v = s*round(x/s)``, ``q = (|v| >= s/2)*sign(x)``, ``s = LS(x, q)``.
   Output ``ste(x, s*q)``.
+
+  Args:
+    alpha: the scale: None (1, with a ``tanh`` gradient), a positive number
+      or per-channel list/array, or ``"auto"`` / ``"auto_po2"`` (found
+      iteratively, see above).
+    threshold: with a numeric or None ``alpha``, the magnitude below which
+      values become 0 (None: 0.33); must be None with a string ``alpha``.
+    use_stochastic_rounding: if true (string ``alpha`` only), round
+      stochastically when called with ``training=True``.
+    number_of_unrolls: the number of scale refinements with a string
+      ``alpha`` (1 to 1000).
   """
+
+  _FORMAT = QuantizerFormat("ternary", 2, 2)
+  _ARGS = (
+      _ALPHA,
+      A.Arg("threshold", _check_threshold, style=A.KEYWORD, shown=A.not_none),
+      _STOCHASTIC, _NUMBER_OF_UNROLLS,
+  )
 
   def __init__(self, alpha=None, threshold=None, use_stochastic_rounding=False,
                number_of_unrolls=5):
     super().__init__()
-    name = type(self).__name__
-    self.bits = 2
-    self.alpha = V.check_alpha(name, alpha)
-    if isinstance(threshold, str):
-      V.fail(name, "threshold", "None or a non-negative number", threshold)
-    self.threshold = V.check_number(name, "threshold", threshold, lo=0.0,
-                                    allow_none=True)
+    self._init_args(locals())
     if isinstance(self.alpha, str) and self.threshold is not None:
-      V.fail(name, "threshold",
+      V.fail(type(self).__name__, "threshold",
              f"None when alpha is {self.alpha!r} (the threshold is derived "
              "from the scale)", threshold)
-    self.use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
+    self.bits = 2
     self.default_alpha = 1.0
     self.default_threshold = 0.33
-    self.number_of_unrolls = V.check_int(name, "number_of_unrolls",
-                                         number_of_unrolls, 1, 1000)
     self.scale = None
-    self._init_seed_generator()
 
   def call(self, x, training=None):
     if isinstance(self.alpha, str):
@@ -1327,44 +1441,19 @@ class ternary(BaseQuantizer):  # pylint: disable=invalid-name
       q = ops.cast(ops.abs(x) >= thres, x.dtype) * _qmath.sign(x)
     if self.alpha is None:
       x = ops.tanh(x)
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
+    return self._scaled_output(x, scale, q)
 
   def _set_trainable_parameter(self):
     # An explicit threshold keeps the threshold quantizer (QKeras crashed).
     if self.alpha is None and self.threshold is None:
       self.alpha = "auto_po2"
 
-  def max(self):
-    return _alpha_max(self.alpha)
-
   def min(self):
     return -_alpha_max(self.alpha)
 
-  def __str__(self):
-    flags = []
-    if self.alpha is not None:
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.threshold is not None:
-      flags.append("threshold=" + str(self.threshold))
-    if self.use_stochastic_rounding:
-      flags.append("use_stochastic_rounding=" +
-                   str(int(self.use_stochastic_rounding)))
-    if self.number_of_unrolls != 5:
-      flags.append("number_of_unrolls=" + str(int(self.number_of_unrolls)))
-    return "ternary(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "alpha": self.alpha,
-        "threshold": self.threshold,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "number_of_unrolls": self.number_of_unrolls,
-    })
-
 
 @_register
-class stochastic_ternary(ternary):  # pylint: disable=invalid-name
+class stochastic_ternary(_SampledInTraining, ternary):  # pylint: disable=invalid-name
   """Ternary quantizer that samples in training.
 
   In training: the scale is found as in ``ternary`` (without rounding), then
@@ -1372,22 +1461,32 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
   sampled, ``q0 = sign(sigmoid(t(x_n - T)) - U)``, ``q1 = sign(sigmoid(t(x_n +
   T)) - U')``, and ``q = (q0 + q1)/2`` in {-1, 0, 1}. Otherwise it is
   ``ternary(alpha, threshold)``.
+
+  Args:
+    alpha: the scale, as in ``ternary``.
+    threshold: as in ``ternary`` (not 1.0).
+    temperature: the slope of the sigmoids that give the probabilities.
+    use_real_sigmoid: if true, ``keras.ops.sigmoid``; else the internal
+      sigmoid (``set_internal_sigmoid``).
+    number_of_unrolls: the number of scale refinements (1 to 1000).
   """
 
-  _always_stochastic = True
+  _FORMAT = QuantizerFormat("stochastic_ternary", 2, 2)
+  _ARGS = (
+      _ALPHA, ternary._ARGS[1], _TEMPERATURE,  # pylint: disable=protected-access
+      _USE_REAL_SIGMOID.replace(text=_zero_text), _NUMBER_OF_UNROLLS,
+  )
 
   def __init__(self, alpha=None, threshold=None, temperature=8.0,
                use_real_sigmoid=True, number_of_unrolls=5):
     if threshold is not None and not isinstance(threshold, str) and (
         threshold == 1.0):
-      V.fail("stochastic_ternary", "threshold", "different from 1.0",
+      V.fail(type(self).__name__, "threshold", "different from 1.0",
              threshold)
     super().__init__(alpha=alpha, threshold=threshold,
                      number_of_unrolls=number_of_unrolls)
-    self.temperature = V.check_number("stochastic_ternary", "temperature",
-                                      temperature)
-    self.use_real_sigmoid = V.check_flag("stochastic_ternary",
-                                         "use_real_sigmoid", use_real_sigmoid)
+    self._init_args({"temperature": temperature,
+                     "use_real_sigmoid": use_real_sigmoid})
 
   def _stochastic_output(self, x):
     axis = _channel_axes_or_global(len(x.shape), [0])
@@ -1411,38 +1510,7 @@ class stochastic_ternary(ternary):  # pylint: disable=invalid-name
                       self.seed_generator)
     q1 = _sample_sign(sigmoid(self.temperature * (x_norm + t)),
                       self.seed_generator)
-    q = (q0 + q1) / 2.0
-    self.scale = scale
-    return _qmath.ste(x, _as_scale(scale, x.dtype) * q)
-
-  def call(self, x, training=None):
-    return _qmath.select_training(training,
-                                  lambda: self._stochastic_output(x),
-                                  lambda: ternary.call(self, x, False))
-
-  def __str__(self):
-    flags = []
-    if self.alpha is not None:
-      flags.append("alpha=" + _alpha_text(self.alpha))
-    if self.threshold is not None:
-      flags.append("threshold=" + str(self.threshold))
-    if self.temperature != 8.0:
-      flags.append("temperature=" + str(self.temperature))
-    if not self.use_real_sigmoid:
-      flags.append("use_real_sigmoid=0")
-    if self.number_of_unrolls != 5:
-      flags.append("number_of_unrolls=" + str(self.number_of_unrolls))
-    return "stochastic_ternary(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "alpha": self.alpha,
-        "threshold": self.threshold,
-        "temperature": self.temperature,
-        "use_real_sigmoid": self.use_real_sigmoid,
-        "number_of_unrolls": self.number_of_unrolls,
-    })
-
+    return self._scaled_output(x, scale, (q0 + q1) / 2.0)
 
 # ==========================================================================
 # Activation quantizers.
@@ -1460,36 +1528,47 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
   where ``x_u`` is the (leaky) relu clipped at ``m_i - m_i/m`` (or at
   ``relu_upper_bound`` when ``is_quantized_clip=False``), so the gradient is
   that of the clipped relu.
+
+  Args:
+    bits: number of bits (1 to 64; at least 2 with a ``negative_slope``,
+      whose sign takes one).
+    integer: number of integer bits (-127 to 127, or an int variable).
+    use_sigmoid: if true, quantize ``2*sigmoid(x/m_i) - 1`` instead of x.
+    negative_slope: 0, or the power-of-two slope below 0 (leaky relu).
+    use_stochastic_rounding: if true, round stochastically when called with
+      ``training=True``.
+    relu_upper_bound: a positive clip of the output when
+      ``is_quantized_clip`` is false, or None.
+    is_quantized_clip: if true, the output is clipped at the largest code;
+      else at ``relu_upper_bound``.
+    qnoise_factor: how much quantization noise is added, from 0 (the clipped
+      relu) to 1 (fully quantized).
+    var_name: name prefix of the variables made by ``use_variables``.
+    use_ste: if true, the gradient is that of the clipped relu (straight
+      through); else the quantization noise is differentiated too.
+    use_variables: if true, ``qnoise_factor`` and ``integer`` become
+      non-trainable variables when the quantizer is built.
+    enable_fast_inference: if true, ``q(x)`` computes the plain quantized
+      relu directly (no gradient, no noise).
   """
+
+  _ARGS = (
+      _BITS, _INTEGER, A.Arg("use_sigmoid", V.check_flag),
+      A.Arg("negative_slope", V.check_power_of_two_or_zero), _STOCHASTIC,
+      A.Arg("relu_upper_bound", _check_positive_or_none), _QNOISE_FACTOR,
+      A.Arg("is_quantized_clip", V.check_flag), _USE_STE,
+      A.Arg("enable_fast_inference", V.check_flag), _VAR_NAME, _USE_VARIABLES,
+  )
 
   def __init__(self, bits=8, integer=0, use_sigmoid=0, negative_slope=0.0,
                use_stochastic_rounding=False, relu_upper_bound=None,
                is_quantized_clip=True, qnoise_factor=1.0, var_name=None,
                use_ste=True, use_variables=False, enable_fast_inference=False):
     super().__init__()
-    name = "quantized_relu"
-    self.bits = V.check_bits(name, bits)
-    self.integer = V.check_integer_bits(name, integer)
-    self.use_sigmoid = V.check_flag(name, "use_sigmoid", use_sigmoid)
-    self.negative_slope = V.check_power_of_two_or_zero(name, "negative_slope",
-                                                       negative_slope)
+    self._init_args(locals())
     if self.negative_slope != 0 and self.bits < 2:
-      V.fail(name, "bits", "an integer >= 2 when negative_slope is set", bits)
-    self.use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
-    self.relu_upper_bound = V.check_number(
-        name, "relu_upper_bound", relu_upper_bound, lo=0.0, lo_open=True,
-        allow_none=True)
-    self.is_quantized_clip = V.check_flag(name, "is_quantized_clip",
-                                          is_quantized_clip)
-    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
-                                        0.0, 1.0, allow_tensor=True)
-    self.var_name = var_name
-    self.use_ste = V.check_flag(name, "use_ste", use_ste)
-    self.use_variables = V.check_flag(name, "use_variables", use_variables)
-    self.enable_fast_inference = V.check_flag(name, "enable_fast_inference",
-                                              enable_fast_inference)
-    self._init_seed_generator()
+      V.fail(type(self).__name__, "bits",
+             "an integer >= 2 when negative_slope is set", bits)
 
   def __call__(self, x, training=None):
     if self.enable_fast_inference:
@@ -1571,6 +1650,8 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     return x * _pow2_f32(_integer_f32(self.integer) - self.bits)
 
   def __str__(self):
+    # QKeras's text: a zero negative_slope is left out even when
+    # use_stochastic_rounding follows it.
     flags = [str(self.bits), _integer_text(self.integer)]
     if self.use_sigmoid or self.use_stochastic_rounding or self.negative_slope:
       flags.append(str(int(self.use_sigmoid)))
@@ -1580,19 +1661,10 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
       flags.append(str(int(self.use_stochastic_rounding)))
     return "quantized_relu(" + ",".join(flags) + ")"
 
-  def get_config(self):
-    return self._serialize({
-        "bits": self.bits,
-        "integer": _integer_config(self.integer),
-        "use_sigmoid": self.use_sigmoid,
-        "negative_slope": self.negative_slope,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "relu_upper_bound": self.relu_upper_bound,
-        "qnoise_factor": _qnoise_config(self.qnoise_factor),
-        "is_quantized_clip": self.is_quantized_clip,
-        "use_ste": self.use_ste,
-        "enable_fast_inference": self.enable_fast_inference,
-    })
+  @property
+  def format(self):
+    return _fixed_point_format("quantized_relu", self.bits, self.integer,
+                               signed=False)
 
 
 @_register
@@ -1602,14 +1674,24 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
   ``m = 2**(bits-1)``, ``m_i = 2**integer``; ``p = sigmoid(x/m_i) * m``;
   ``r = 2*round(p)/m - 1``; ``y = sign(r) * log(1 + u|r|) / log(1 + u)``;
   output ``m_i * clip(y, -1 + symmetric/m, 1 - 1/m)``.
+
+  Args:
+    bits: number of bits, including the sign bit (2 to 64).
+    integer: number of integer bits (-127 to 127, or an int variable).
+    symmetric: if true, the most negative value is not used.
+    u: the positive u-law compression parameter.
   """
+
+  _ARGS = (
+      _BITS.replace(check=_check_signed_bits),
+      _INTEGER.replace(config=True, text=str),
+      _SYMMETRIC.replace(style=A.OPTIONAL),
+      A.Arg("u", _check_positive, style=A.OPTIONAL, shown=A.changed),
+  )
 
   def __init__(self, bits=8, integer=0, symmetric=0, u=255.0):
     super().__init__()
-    self.bits = V.check_bits("quantized_ulaw", bits, lo=2)
-    self.integer = V.check_integer_bits("quantized_ulaw", integer)
-    self.symmetric = V.check_flag("quantized_ulaw", "symmetric", symmetric)
-    self.u = V.check_number("quantized_ulaw", "u", u, lo=0.0, lo_open=True)
+    self._init_args(locals())
 
   def call(self, x, training=None):
     m = 2.0**(self.bits - 1)
@@ -1631,21 +1713,9 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
       return -max(1.0, float(np.power(2.0, self.integer)))
     return -1.0
 
-  def __str__(self):
-    flags = [str(self.bits), str(self.integer)]
-    if self.symmetric or self.u != 255.0:
-      flags.append(str(int(self.symmetric)))
-    if self.u != 255.0:
-      flags.append(str(self.u))
-    return "quantized_ulaw(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "bits": self.bits,
-        "integer": self.integer,
-        "symmetric": self.symmetric,
-        "u": self.u,
-    })
+  @property
+  def format(self):
+    return _fixed_point_format("quantized_ulaw", self.bits, self.integer)
 
 
 @_register
@@ -1655,18 +1725,28 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
   ``m = 2**(bits-1)``; ``p = tanh(x)`` (``use_real_tanh``) or
   ``2*sigmoid(x) - 1`` (QKeras's hard sigmoid by default); output
   ``clip(round(p*m)/m, -1 + symmetric/m, 1 - 1/m)``.
+
+  Args:
+    bits: number of bits, including the sign bit (1 to 64).
+    use_stochastic_rounding: if true, round stochastically when called with
+      ``training=True``.
+    symmetric: if true, -1 is not used.
+    use_real_tanh: if true, ``keras.ops.tanh``; else ``2*sigmoid(x) - 1``
+      with the internal sigmoid (``set_internal_sigmoid``).
   """
+
+  _ARGS = (
+      _BITS, _SYMMETRIC.replace(style=A.OPTIONAL),
+      _STOCHASTIC.replace(style=A.OPTIONAL),
+      A.Arg("use_real_tanh", V.check_flag, style=A.OPTIONAL, text=A.int_text),
+  )
+  _STR_ORDER = ("bits", "use_stochastic_rounding", "symmetric",
+                "use_real_tanh")
 
   def __init__(self, bits=8, use_stochastic_rounding=False, symmetric=False,
                use_real_tanh=False):
     super().__init__()
-    self.bits = V.check_bits("quantized_tanh", bits)
-    self.use_stochastic_rounding = V.check_flag(
-        "quantized_tanh", "use_stochastic_rounding", use_stochastic_rounding)
-    self.symmetric = V.check_flag("quantized_tanh", "symmetric", symmetric)
-    self.use_real_tanh = V.check_flag("quantized_tanh", "use_real_tanh",
-                                      use_real_tanh)
-    self._init_seed_generator()
+    self._init_args(locals())
 
   def call(self, x, training=None):
     m = 2.0**(self.bits - 1)
@@ -1684,18 +1764,9 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
   def min(self):
     return -1.0 + (1.0 * self.symmetric) / pow(2, self.bits - 1)
 
-  def __str__(self):
-    flags = [str(self.bits)] + _positional_flags(
-        [self.use_stochastic_rounding, self.symmetric, self.use_real_tanh])
-    return "quantized_tanh(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "bits": self.bits,
-        "symmetric": self.symmetric,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "use_real_tanh": self.use_real_tanh,
-    })
+  @property
+  def format(self):
+    return _fixed_point_format("quantized_tanh", self.bits, None)
 
 
 @_register
@@ -1704,19 +1775,27 @@ class quantized_sigmoid(BaseQuantizer):  # pylint: disable=invalid-name
 
   ``m = 2**bits``; ``p = sigmoid(x)`` (``use_real_sigmoid``) or QKeras's hard
   sigmoid; output ``clip(round(p*m)/m, symmetric/m, 1 - 1/m)``.
+
+  Args:
+    bits: number of bits (1 to 64).
+    symmetric: if true, 0 is not used.
+    use_real_sigmoid: if true, ``keras.ops.sigmoid``; else the internal
+      sigmoid (``set_internal_sigmoid``).
+    use_stochastic_rounding: if true, round stochastically when called with
+      ``training=True``.
   """
+
+  _ARGS = (
+      _BITS, _SYMMETRIC.replace(style=A.OPTIONAL),
+      A.Arg("use_real_sigmoid", V.check_flag, style=A.OPTIONAL,
+            text=A.int_text),
+      _STOCHASTIC.replace(style=A.OPTIONAL),
+  )
 
   def __init__(self, bits=8, symmetric=False, use_real_sigmoid=False,
                use_stochastic_rounding=False):
     super().__init__()
-    self.bits = V.check_bits("quantized_sigmoid", bits)
-    self.symmetric = V.check_flag("quantized_sigmoid", "symmetric", symmetric)
-    self.use_real_sigmoid = V.check_flag("quantized_sigmoid",
-                                         "use_real_sigmoid", use_real_sigmoid)
-    self.use_stochastic_rounding = V.check_flag(
-        "quantized_sigmoid", "use_stochastic_rounding",
-        use_stochastic_rounding)
-    self._init_seed_generator()
+    self._init_args(locals())
 
   def call(self, x, training=None):
     m = 2.0**self.bits
@@ -1732,18 +1811,6 @@ class quantized_sigmoid(BaseQuantizer):  # pylint: disable=invalid-name
   def min(self):
     return (1.0 * self.symmetric) / pow(2, self.bits)
 
-  def __str__(self):
-    flags = [str(self.bits)] + _positional_flags(
-        [self.symmetric, self.use_real_sigmoid, self.use_stochastic_rounding])
-    return "quantized_sigmoid(" + ",".join(flags) + ")"
-
-  def get_config(self):
-    return self._serialize({
-        "bits": self.bits,
-        "symmetric": self.symmetric,
-        "use_real_sigmoid": self.use_real_sigmoid,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-    })
 
 
 # ==========================================================================
@@ -1770,33 +1837,48 @@ def _get_min_max_exponents(non_sign_bits, need_exponent_sign_bit,
   return min_exp, max_exp
 
 
-class _Po2Base(BaseQuantizer):
-  """Shared argument handling of the two power-of-two quantizers."""
+def _check_max_value(owner, name, value):
+  return None if value is None else V.check_number(owner, name, value, lo=0.0)
 
-  def _init_po2(self, name, bits, max_value, use_stochastic_rounding,
-                quadratic_approximation, log2_rounding, qnoise_factor,
-                var_name, use_ste, use_variables, sign_bits):
-    if max_value is not None:
-      V.check_number(name, "max_value", max_value, lo=0.0)
-    need_sign = 0 if max_value is None else _need_exponent_sign_bit_check(
-        max_value)
-    need_sign = 1 if max_value is None else need_sign
-    self.bits = V.check_bits(name, bits, lo=sign_bits + need_sign,
-                             hi=V.MAX_PO2_BITS)
-    self.max_value = max_value
-    self.use_stochastic_rounding = V.check_flag(
-        name, "use_stochastic_rounding", use_stochastic_rounding)
-    self.quadratic_approximation = V.check_flag(
-        name, "quadratic_approximation", quadratic_approximation)
-    self.log2_rounding = V.check_choice(name, "log2_rounding", log2_rounding,
-                                        ("rnd", "floor"))
-    self.qnoise_factor = V.check_number(name, "qnoise_factor", qnoise_factor,
-                                        0.0, 1.0, allow_tensor=True)
-    self.var_name = var_name
-    self.use_ste = V.check_flag(name, "use_ste", use_ste)
-    self.use_variables = V.check_flag(name, "use_variables", use_variables)
-    self._init_seed_generator()
-    return need_sign
+
+def _check_log2_rounding(owner, name, value):
+  return V.check_choice(owner, name, value, ("rnd", "floor"))
+
+
+class _Po2Base(BaseQuantizer):
+  """What the two power-of-two quantizers share: arguments, exponent range,
+  rounding to a power of two."""
+
+  # ``bits`` is checked by ``_init_po2`` (its lower bound needs max_value).
+  _ARGS = (
+      _BITS.replace(check=None),
+      A.Arg("max_value", _check_max_value, style=A.OPTIONAL,
+            text=_number_text, shown=A.not_none),
+      _STOCHASTIC.replace(style=A.OPTIONAL),
+      A.Arg("quadratic_approximation", V.check_flag, style=A.KEYWORD,
+            text=A.int_text),
+      _QNOISE_FACTOR,
+      A.Arg("log2_rounding", _check_log2_rounding, style=A.KEYWORD,
+            text=A.quoted_text, shown=A.changed),
+      _USE_STE, _VAR_NAME, _USE_VARIABLES,
+  )
+
+  def _init_po2(self, values, sign_bits):
+    """Stores the arguments in ``values`` (``__init__``'s ``locals()``) and
+    the exponent range; ``sign_bits``: 1 if a bit holds the value's sign."""
+    self._init_args(values)
+    need_sign = 1 if self.max_value is None else _need_exponent_sign_bit_check(
+        self.max_value)
+    self.bits = V.check_bits(type(self).__name__, self.bits,
+                             lo=sign_bits + need_sign, hi=V.MAX_PO2_BITS)
+    self._min_exp, self._max_exp = _get_min_max_exponents(
+        self.bits - sign_bits, need_sign, self.quadratic_approximation)
+
+  @property
+  def format(self):
+    """Power of two (mode 1); ``quantized_relu_po2`` is unsigned."""
+    return QuantizerFormat(type(self)._FAMILY, 1, int(self.bits),
+                           signed=type(self)._SIGNED, po2=True)
 
   def _power_of_two(self, x_abs, training):
     """``2**e`` for the clipped po2 exponent ``e`` of ``x_abs``."""
@@ -1823,25 +1905,6 @@ class _Po2Base(BaseQuantizer):
       return max(1.0, self.max_value)
     return max(1.0, _safe_pow2(self._max_exp))
 
-  def _config(self):
-    return {
-        "bits": self.bits,
-        "max_value": self.max_value,
-        "use_stochastic_rounding": self.use_stochastic_rounding,
-        "quadratic_approximation": self.quadratic_approximation,
-        "qnoise_factor": _qnoise_config(self.qnoise_factor),
-        "log2_rounding": self.log2_rounding,
-        "use_ste": self.use_ste,
-    }
-
-  def _tail_flags(self):
-    flags = []
-    if self.quadratic_approximation:
-      flags.append("quadratic_approximation=" +
-                   str(int(self.quadratic_approximation)))
-    if self.log2_rounding != "rnd":
-      flags.append("log2_rounding='" + self.log2_rounding + "'")
-    return flags
 
 
 @_register
@@ -1853,20 +1916,36 @@ class quantized_po2(_Po2Base):  # pylint: disable=invalid-name
   ``k = bits - 1 - need_sign``; ``e = round(log2|x|)`` (half to even on the
   log; ``floor`` with ``log2_rounding="floor"``), ``|x|`` clipped at
   ``max_value`` first. ``quantized_po2(4)(0) = 0.0625``.
+
+  Args:
+    bits: number of bits, including the value's sign and, when needed, the
+      exponent's sign (2 to 32).
+    max_value: the largest magnitude (``|x|`` is clipped to it first), a
+      non-negative number, or None (no clip; the exponent then has a sign).
+    use_stochastic_rounding: if true, round the exponent stochastically when
+      called with ``training=True``.
+    quadratic_approximation: if true, the largest exponent is even (for
+      square-root friendly hardware).
+    log2_rounding: how the exponent is rounded: ``"rnd"`` or ``"floor"``.
+    qnoise_factor: how much quantization noise is added, from 0 (the input
+      unchanged) to 1 (fully quantized).
+    var_name: name prefix of the variables made by ``use_variables``.
+    use_ste: if true, the gradient is 1 (straight through); else the
+      quantization noise is differentiated too.
+    use_variables: if true, ``qnoise_factor`` becomes a non-trainable
+      variable when the quantizer is built.
   """
+
+  _FAMILY = "quantized_po2"
+  _SIGNED = True
+  _ARGS = _Po2Base._ARGS  # pylint: disable=protected-access
 
   def __init__(self, bits=8, max_value=None, use_stochastic_rounding=False,
                quadratic_approximation=False, log2_rounding="rnd",
                qnoise_factor=1.0, var_name=None, use_ste=True,
                use_variables=False):
     super().__init__()
-    need_sign = self._init_po2("quantized_po2", bits, max_value,
-                               use_stochastic_rounding,
-                               quadratic_approximation, log2_rounding,
-                               qnoise_factor, var_name, use_ste, use_variables,
-                               sign_bits=1)
-    self._min_exp, self._max_exp = _get_min_max_exponents(
-        self.bits - 1, need_sign, self.quadratic_approximation)
+    self._init_po2(locals(), sign_bits=1)
 
   def call(self, x, training=None):
     xq = _qmath.sign_nonzero(x) * self._power_of_two(ops.abs(x), training)
@@ -1877,17 +1956,6 @@ class quantized_po2(_Po2Base):  # pylint: disable=invalid-name
     """``-max()``."""
     return -self.max()
 
-  def __str__(self):
-    flags = [str(self.bits)]
-    if self.max_value is not None or self.use_stochastic_rounding:
-      flags.append(_number_text(self.max_value))
-    if self.use_stochastic_rounding:
-      flags.append(str(int(self.use_stochastic_rounding)))
-    return "quantized_po2(" + ",".join(flags + self._tail_flags()) + ")"
-
-  def get_config(self):
-    return self._serialize(self._config())
-
 
 @_register
 class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
@@ -1897,22 +1965,30 @@ class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
   Exponents in ``[-2**k, 2**k - 1]`` with ``k = bits - need_sign`` (no bit
   for the value's sign). Output ``ste(relu(x, slope) [clipped at max_value],
   xq)``.
+
+  Args:
+    bits: number of bits, including the exponent's sign when needed (1 to
+      32).
+    max_value: the largest value (``x`` is clipped to it first), a
+      non-negative number, or None (no clip; the exponent then has a sign).
+    negative_slope: 0, or the power-of-two slope below 0.
+    use_stochastic_rounding, quadratic_approximation, log2_rounding,
+    qnoise_factor, var_name, use_ste, use_variables: as in
+      ``quantized_po2``.
   """
+
+  _FAMILY = "quantized_relu_po2"
+  _SIGNED = False
+  _ARGS = _Po2Base._ARGS + (  # pylint: disable=protected-access
+      A.Arg("negative_slope", V.check_power_of_two_or_zero),
+  )
 
   def __init__(self, bits=8, max_value=None, negative_slope=0,
                use_stochastic_rounding=False, quadratic_approximation=False,
                log2_rounding="rnd", qnoise_factor=1.0, var_name=None,
                use_ste=True, use_variables=False):
     super().__init__()
-    need_sign = self._init_po2("quantized_relu_po2", bits, max_value,
-                               use_stochastic_rounding,
-                               quadratic_approximation, log2_rounding,
-                               qnoise_factor, var_name, use_ste, use_variables,
-                               sign_bits=0)
-    self.negative_slope = V.check_power_of_two_or_zero(
-        "quantized_relu_po2", "negative_slope", negative_slope)
-    self._min_exp, self._max_exp = _get_min_max_exponents(
-        self.bits, need_sign, self.quadratic_approximation)
+    self._init_po2(locals(), sign_bits=0)
 
   def call(self, x, training=None):
     slope = float(self.negative_slope)
@@ -1940,6 +2016,8 @@ class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
     return 2**self._min_exp
 
   def __str__(self):
+    # QKeras's text: a zero negative_slope is left out even when
+    # use_stochastic_rounding follows it.
     flags = [str(self.bits)]
     if (self.max_value is not None or self.use_stochastic_rounding or
         self.negative_slope):
@@ -1948,12 +2026,12 @@ class quantized_relu_po2(_Po2Base):  # pylint: disable=invalid-name
       flags.append(str(self.negative_slope))
     if self.use_stochastic_rounding:
       flags.append(str(int(self.use_stochastic_rounding)))
-    return "quantized_relu_po2(" + ",".join(flags + self._tail_flags()) + ")"
-
-  def get_config(self):
-    config = self._config()
-    config["negative_slope"] = self.negative_slope
-    return self._serialize(config)
+    if self.quadratic_approximation:
+      flags.append("quadratic_approximation=" +
+                   str(int(self.quadratic_approximation)))
+    if self.log2_rounding != "rnd":
+      flags.append("log2_rounding='" + self.log2_rounding + "'")
+    return "quantized_relu_po2(" + ",".join(flags) + ")"
 
 
 # ==========================================================================
@@ -1967,8 +2045,7 @@ _QUANTIZER_FUNCTIONS = {
 
 def _string_table():
   """Names a quantizer string may use: registered quantizers + functions."""
-  table = {name: quantizer_registry.lookup_quantizer(name)
-           for name in quantizer_registry._QUANTIZERS_REGISTRY.names()}  # pylint: disable=protected-access
+  table = quantizer_registry.registered_quantizers()
   table.update(_QUANTIZER_FUNCTIONS)
   return table
 
@@ -1982,22 +2059,22 @@ def _from_dict(identifier):
         "Could not interpret quantizer identifier: a quantizer dict needs a "
         f"'class_name' string, got {identifier!r}.")
   registered = identifier.get("registered_name") or class_name
+  known = quantizer_registry.registered_quantizers()
   for name in (registered, class_name):
     name = name.split(">")[-1]
-    if name in quantizer_registry._QUANTIZERS_REGISTRY:  # pylint: disable=protected-access
+    if name in known:
       if not isinstance(config, dict):
         raise ValueError(
             f"Could not interpret quantizer identifier: the config of "
             f"{class_name!r} must be a dict, got {config!r}.")
-      return quantizer_registry.lookup_quantizer(name).from_config(config)
+      return known[name].from_config(config)
   if class_name == "function" and isinstance(config, str):
     package, _, name = config.rpartition(">")
     if package in ("", "qkeras"):
       return get_quantizer(name)
-  known = sorted(quantizer_registry._QUANTIZERS_REGISTRY.names())  # pylint: disable=protected-access
   raise ValueError(
       f"Could not interpret quantizer identifier: unknown quantizer class "
-      f"{class_name!r}; known quantizers: {known}.")
+      f"{class_name!r}; known quantizers: {sorted(known)}.")
 
 
 def get_quantizer(identifier):

@@ -906,7 +906,7 @@ def test_from_config_unknown_key_is_a_clear_error():
 
 
 def test_every_registered_quantizer_is_keras_serializable():
-  names = qkeras.quantizer_registry._QUANTIZERS_REGISTRY.names()  # pylint: disable=protected-access
+  names = list(qkeras.quantizer_registry.registered_quantizers())
   assert len(names) == 14
   for name in names:
     assert keras.saving.get_registered_object("qkeras>" + name) is getattr(

@@ -12,33 +12,41 @@ class TagMissingError(ValueError):
   """A quantizer QTools cannot describe (e.g. ``quantized_linear``)."""
 
 
-# Exact class -> format (subclasses are not matched: quantized_hswish is a
-# quantized_bits subclass QTools does not model).
-_QKERAS_TO_IMPL = {
-    quantizers.quantized_bits: impl.QuantizedBits,
-    quantizers.binary: impl.Binary,
-    quantizers.quantized_relu: impl.QuantizedRelu,
-    quantizers.ternary: impl.Ternary,
-    quantizers.quantized_relu_po2: impl.ReluPowerOfTwo,
-    quantizers.quantized_po2: impl.PowerOfTwo,
-    quantizers.stochastic_ternary: impl.StochasticTernary,
-    quantizers.stochastic_binary: impl.StochasticBinary,
-    quantizers.bernoulli: impl.Bernoulli,
-    quantizers.quantized_tanh: impl.QuantizedTanh,
-    quantizers.quantized_ulaw: impl.QuantizedUlaw,
+# A quantizer's ``format.family`` -> its QTools format. Quantizers whose
+# family is None (quantized_linear, quantized_sigmoid, quantized_hswish) have
+# no QTools data type.
+_FAMILY_TO_IMPL = {
+    "quantized_bits": impl.QuantizedBits,
+    "binary": impl.Binary,
+    "quantized_relu": impl.QuantizedRelu,
+    "ternary": impl.Ternary,
+    "quantized_relu_po2": impl.ReluPowerOfTwo,
+    "quantized_po2": impl.PowerOfTwo,
+    "stochastic_ternary": impl.StochasticTernary,
+    "stochastic_binary": impl.StochasticBinary,
+    "bernoulli": impl.Bernoulli,
+    "quantized_tanh": impl.QuantizedTanh,
+    "quantized_ulaw": impl.QuantizedUlaw,
 }
 
 # Named formats: "intN" -> quantized_bits(bits, integer, 1), "fpN" -> float.
 _INT_MODES = {"int8": (8, 0), "int16": (16, 7), "int32": (32, 10)}
 _FLOAT_MODES = {"fp16": 16, "fp32": 32}
 
-_SUPPORTED_TEXT = ", ".join(sorted(c.__name__ for c in _QKERAS_TO_IMPL))
+_SUPPORTED_TEXT = ", ".join(sorted(_FAMILY_TO_IMPL))
 
 
 def _is_linear(quantizer):
   """Keras's ``linear`` activation: no quantization, like None."""
   return callable(quantizer) and getattr(quantizer, "__name__",
                                          None) == "linear"
+
+
+def _impl_class(quantizer):
+  """The QTools format class of a QKeras quantizer object, or None."""
+  if not isinstance(quantizer, quantizers.BaseQuantizer):
+    return None
+  return _FAMILY_TO_IMPL.get(quantizer.format.family)
 
 
 def _describe(quantizer):
@@ -64,7 +72,10 @@ class QuantizerFactory:
   """
 
   def __init__(self):
-    self.quantizer_lookup = dict(_QKERAS_TO_IMPL)
+    # QKeras's public class -> format table, kept for readers (each family is
+    # named after its quantizer class); lookups read ``format.family``.
+    self.quantizer_lookup = {getattr(quantizers, family): impl_class
+                             for family, impl_class in _FAMILY_TO_IMPL.items()}
     self._default_interm_quantizer = settings.cfg.default_interm_quantizer
 
   def make_quantizer(self, quantizer):
@@ -81,7 +92,7 @@ class QuantizerFactory:
       return self.clone_quantizer(quantizer)
     if isinstance(quantizer, str):
       return self.make_default_quantizer(quantizer)
-    impl_class = self.quantizer_lookup.get(type(quantizer))
+    impl_class = _impl_class(quantizer)
     if impl_class is None:
       raise _unsupported(quantizer)
     result = impl_class()
@@ -100,7 +111,7 @@ class QuantizerFactory:
       except ValueError:
         return False
       return True
-    return type(quantizer) in self.quantizer_lookup
+    return _impl_class(quantizer) is not None
 
   def make_default_quantizer(self, mode):
     """The format named ``mode``: ``"int8"`` (``quantized_bits(8,0,1)``),

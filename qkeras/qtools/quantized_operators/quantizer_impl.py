@@ -382,13 +382,14 @@ class PowerOfTwo(IQuantizer):
     self.name = "quantized_po2" if self.is_signed else "quantized_relu_po2"
 
   def convert_qkeras_quantizer(self, quantizer):
-    class_name = type(quantizer).__name__
-    if class_name not in ("quantized_po2", "quantized_relu_po2"):
+    fmt = (quantizer.format
+           if isinstance(quantizer, quantizers.BaseQuantizer) else None)
+    if fmt is None or fmt.family not in ("quantized_po2", "quantized_relu_po2"):
       raise ValueError(
           f"PowerOfTwo.convert_qkeras_quantizer: expected quantized_po2 or "
           f"quantized_relu_po2, got {quantizer!r}.")
-    self.is_signed = 1 if class_name == "quantized_po2" else 0
-    self.name = class_name
+    self.is_signed = int(fmt.signed)
+    self.name = fmt.family
     self.bits = to_int(quantizer.bits)
     self.int_bits = self.bits
     self.max_val_po2 = quantizer.max_value if quantizer.max_value else -1
