@@ -230,13 +230,7 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
         initializer=self.depthwise_initializer,
         regularizer=self.depthwise_regularizer,
         constraint=self.depthwise_constraint)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(channels * self.depth_multiplier,),
-          initializer=self.bias_initializer, regularizer=self.bias_regularizer,
-          constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(channels * self.depth_multiplier)
 
   def _linear(self, inputs, kernel):
     """The depthwise convolution with ``kernel``."""

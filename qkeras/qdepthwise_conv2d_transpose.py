@@ -81,12 +81,7 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
         initializer=self.kernel_initializer,
         regularizer=self.kernel_regularizer,
         constraint=self.kernel_constraint)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(channels,), initializer=self.bias_initializer,
-          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(channels)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("depthwise_kernel_quantizer",

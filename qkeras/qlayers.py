@@ -449,6 +449,15 @@ class QLayerMixin(QuantizerStateMixin):
                            "get_quantization_config.")
     return lambda: quantization_config(self, keys)
 
+  def _add_bias_weight(self, units):
+    """``self.bias``: a ``(units,)`` weight with the layer's bias
+    initializer, regularizer and constraint (None without ``use_bias``)."""
+    self.bias = None
+    if self.use_bias:
+      self.bias = self.add_weight(
+          name="bias", shape=(units,), initializer=self.bias_initializer,
+          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
   def _quantize(self, name, value, training=None):
     """Applies quantizer ``name`` to ``value`` when one was given.
 

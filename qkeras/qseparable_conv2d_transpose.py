@@ -61,13 +61,7 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     self.pointwise_kernel = self.add_weight(
         name="pointwise_kernel", shape=(1, 1, self.filters, channels),
         **common)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(self.filters,),
-          initializer=self.bias_initializer,
-          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(self.filters)
 
   def call(self, inputs, training=None):
     depthwise = self._quantize("depthwise_kernel_quantizer",
