@@ -23,7 +23,11 @@ import warnings
 import keras
 from keras import ops
 
+from qkeras.qlayers import construction_stacklevel
+
 FOLDING_MODES = ("ema_stats_folding", "batch_stats_folding")
+# The own arguments a folded layer adds to its plain Q-layer's.
+FOLDING_OWN_NAMES = ("batchnorm", "ema_freeze_delay", "folding_mode")
 BN_ARGS = ("axis", "momentum", "epsilon", "center", "scale",
            "beta_initializer", "gamma_initializer", "moving_mean_initializer",
            "moving_variance_initializer", "beta_regularizer",
@@ -50,41 +54,50 @@ def check_folding_args(owner, ema_freeze_delay, folding_mode):
                      f"an integer >= 0, got {ema_freeze_delay!r}.")
 
 
-def split_bn_args(owner, args):
-  """Pops the BatchNormalization arguments out of ``args``."""
+def drop_unsupported_bn_args(owner, args, stacklevel):
+  """Pops Keras-2 BatchNormalization arguments Keras 3 lacks out of ``args``,
+  warning (at ``stacklevel``) for any not at its default."""
+  for key, default in UNSUPPORTED_BN_DEFAULTS.items():
+    value = args.pop(key, default)
+    if value != default and value is not None:
+      warnings.warn(f"{owner}: argument '{key}' is not supported and is "
+                    "ignored.", stacklevel=stacklevel + 1)
+
+
+def split_bn_args(owner, args, stacklevel):
+  """Pops the BatchNormalization arguments out of ``args`` (the unsupported
+  ones dropped, see ``drop_unsupported_bn_args``)."""
   bn_args = {k: args.pop(k) for k in BN_ARGS}
   if isinstance(bn_args["axis"], (list, tuple)):
     if len(bn_args["axis"]) != 1:
       raise ValueError(f"{owner}: argument 'axis' must be a single axis, got "
                        f"{bn_args['axis']!r}.")
     bn_args["axis"] = bn_args["axis"][0]
-  for key, default in UNSUPPORTED_BN_DEFAULTS.items():
-    value = args.pop(key, default)
-    if value != default and value is not None:
-      warnings.warn(f"{owner}: argument '{key}' is not supported and is "
-                    "ignored.", stacklevel=4)
+  drop_unsupported_bn_args(owner, args, stacklevel + 1)
   return bn_args
 
 
-def folding_arguments(owner, args):
-  """Pops and checks the folding and BatchNormalization arguments of a
-  folded layer's constructor arguments ``args``; returns the arguments of
-  ``BatchnormFoldMixin._init_folding``."""
-  ema_freeze_delay = args.pop("ema_freeze_delay")
-  folding_mode = args.pop("folding_mode")
-  check_folding_args(owner, ema_freeze_delay, folding_mode)
-  return split_bn_args(owner, args), ema_freeze_delay, folding_mode
-
-
 class BatchnormFoldMixin:
-  """The folding machinery.
+  """The folding machinery, before a plain Q-layer in the bases.
 
-  The plain Q-layer provides ``_linear(inputs, kernel)`` (its conv or
+  The folded layer's constructor arguments are the plain layer's plus
+  ``FOLDING_OWN_NAMES`` and the BatchNormalization arguments; these become
+  the ``batchnorm`` sublayer (built before the Keras parent's ``__init__``,
+  stored by ``QLayerMixin`` as an own argument). The plain Q-layer provides ``_linear(inputs, kernel)`` (its conv or
   matmul); a layer whose kernel is not ``kernel`` overrides
   ``_kernel_quantizer_name``, ``_kernel_variable()`` and ``_fold_kernel(inv)``.
   """
 
   _kernel_quantizer_name = "kernel_quantizer"
+
+  def _prepare_arguments(self, owner, arguments):
+    """Checks the folding arguments; the BatchNormalization arguments become
+    ``arguments["batchnorm"]``."""
+    super()._prepare_arguments(owner, arguments)
+    check_folding_args(owner, arguments["ema_freeze_delay"],
+                       arguments["folding_mode"])
+    bn_args = split_bn_args(owner, arguments, construction_stacklevel(self))
+    arguments["batchnorm"] = keras.layers.BatchNormalization(**bn_args)
 
   def build(self, input_shape):
     super().build(input_shape)
@@ -108,11 +121,6 @@ class BatchnormFoldMixin:
     if getattr(self, "data_format", None) == "channels_first":
       return ops.reshape(v, (1, -1, 1, 1))
     return v
-
-  def _init_folding(self, bn_args, ema_freeze_delay, folding_mode):
-    self.batchnorm = keras.layers.BatchNormalization(**bn_args)
-    self.ema_freeze_delay = ema_freeze_delay
-    self.folding_mode = folding_mode
 
   def _build_folding(self, output_shape):
     self.batchnorm.build(output_shape)
@@ -232,10 +240,10 @@ class BatchnormFoldMixin:
     return [self._fold_kernel(inv), folded_bias]
 
   def _folding_config(self, config):
+    """The BatchNormalization arguments in place of ``batchnorm``."""
+    del config["batchnorm"]
     bn_config = self.batchnorm.get_config()
     for key in ("name", "trainable", "dtype") + UNSUPPORTED_BN_ARGS:
       bn_config.pop(key, None)
     config.update(bn_config)
-    config["ema_freeze_delay"] = self.ema_freeze_delay
-    config["folding_mode"] = self.folding_mode
     return config

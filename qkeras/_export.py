@@ -215,23 +215,15 @@ def _bn_value(bn, name, default):
 
 
 def bn_inverse(bn_layer):
-  """``(inv, beta, mean)`` of a ``QBatchNormalization`` with its quantized
-  parameters: ``inv = gamma / sqrt(variance + epsilon)``, quantized by its
-  ``inverse_quantizer`` when set."""
-  def quantized(name, argument, default):
-    value = _bn_value(bn_layer, name, default)
-    return quantize_weight(_active_quantizer(bn_layer, argument), value)
-
-  channels = _bn_value(bn_layer, "moving_mean", None).shape
-  one, zero = np.ones(channels, np.float32), np.zeros(channels, np.float32)
-  gamma = quantized("gamma", "gamma_quantizer", one)
-  beta = quantized("beta", "beta_quantizer", zero)
-  mean = quantized("moving_mean", "mean_quantizer", zero)
-  variance = quantized("moving_variance", "variance_quantizer", one)
-  inv = (gamma / np.sqrt(variance + np.float32(bn_layer.epsilon))).astype(
+  """``(inv, beta, mean)`` of a ``QBatchNormalization`` as float32 NumPy
+  arrays: the layer's own ``quantized_parameters()`` (``inv = gamma *
+  rsqrt(variance + epsilon)``, quantized by its ``inverse_quantizer`` when
+  set); beta is zeros without ``center``."""
+  inv, beta, mean = bn_layer.quantized_parameters()
+  mean = _numpy(mean).astype(np.float32)
+  beta = np.zeros_like(mean) if beta is None else _numpy(beta).astype(
       np.float32)
-  inv = quantize_weight(_active_quantizer(bn_layer, "inverse_quantizer"), inv)
-  return inv, beta, mean
+  return _numpy(inv).astype(np.float32), beta, mean
 
 
 def add_bn_fusing_weights(prev_layer, bn_layer, saved_weights):

@@ -113,7 +113,8 @@ def _activation_name(activation):
 
 def _batchnorm_scale_offset(layer):
   """``QBatchNormalization`` in inference is ``x * inv + offset``; returns
-  ``(inv, offset)`` as the layer computes them, quantizers applied.
+  ``(inv, offset)`` as the layer computes them (its
+  ``inference_scale_offset()``), as float32 NumPy arrays.
 
   hls4ml's own parser refolds the float gamma/beta/mean/variance and
   ignores the four quantizers (and knows no ``inverse_quantizer``); handing
@@ -121,16 +122,7 @@ def _batchnorm_scale_offset(layer):
   """
   # pylint: disable=g-import-not-at-top
   from keras import ops
-  # pylint: disable=protected-access
-  mean = layer._quantize("mean_quantizer", layer.moving_mean)
-  variance = layer._quantize("variance_quantizer", layer.moving_variance)
-  inv = ops.rsqrt(variance + layer.epsilon)
-  if layer.scale:
-    inv = inv * layer._quantize("gamma_quantizer", layer.gamma)
-  inv = layer._quantize("inverse_quantizer", inv)
-  offset = -mean * inv
-  if layer.center:
-    offset = layer._quantize("beta_quantizer", layer.beta) + offset
+  inv, offset = layer.inference_scale_offset()
   return (np.asarray(ops.convert_to_numpy(inv), np.float32),
           np.asarray(ops.convert_to_numpy(offset), np.float32))
 

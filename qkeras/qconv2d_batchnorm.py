@@ -3,7 +3,7 @@
 its quantized kernel and bias (see ``qkeras._bn_fold``)."""
 
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import folding_arguments
+from qkeras._bn_fold import FOLDING_OWN_NAMES
 from qkeras.qconvolutional import QConv2D
 from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
@@ -20,6 +20,8 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
   counter ``iteration``. ``get_folded_weights()`` returns the float folded
   kernel and bias that a plain ``QConv2D`` uses after ``unfold_model``.
   """
+
+  _own_names = QConv2D._own_names + FOLDING_OWN_NAMES
 
   def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                data_format="channels_last", dilation_rate=(1, 1),
@@ -38,8 +40,4 @@ class QConv2DBatchnorm(BatchnormFoldMixin, QConv2D):
                virtual_batch_size=None, adjustment=None,
                ema_freeze_delay=None, folding_mode="ema_stats_folding",
                **kwargs):
-    args = constructor_arguments(locals())
-    folding = folding_arguments(
-        f"QConv2DBatchnorm(name={kwargs.get('name')!r})", args)
-    super().__init__(**args, **kwargs)
-    self._init_folding(*folding)
+    super().__init__(**constructor_arguments(locals()), **kwargs)

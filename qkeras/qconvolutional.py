@@ -16,12 +16,8 @@ from qkeras.qlayers import QActivation
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import _add_bias
 from qkeras.qlayers import apply_quantizer
-from qkeras.qlayers import layer_quantizer
-from qkeras.qlayers import prepare_weight_quantizers
-from qkeras.qlayers import register_layer
-from qkeras.qlayers import check_ranges
 from qkeras.qlayers import constructor_arguments
-from qkeras.qlayers import reject_foreign_quantizers
+from qkeras.qlayers import register_layer
 
 __all__ = [
     "QConv1D", "QConv2D", "QConv2DTranspose", "QDepthwiseConv2D",
@@ -56,7 +52,15 @@ def deconv_output_length(input_length, filter_size, padding,
 
 
 class _QConvMixin(QLayerMixin):
-  """Shared ``call``/``get_config`` pieces of the kernel+bias convolutions."""
+  """The kernel+bias convolutions: their declaration and shared ``call``
+  pieces."""
+
+  _quantizer_names = ("kernel_quantizer", "bias_quantizer")
+  _weight_quantizers = ("kernel_quantizer",)
+  _constrained_weights = {"kernel": None, "bias": "use_bias"}
+  _activation_names = ("activation",)
+  _quantization_config = ("kernel_quantizer", "bias_quantizer", "activation",
+                          "filters")
 
   def _bias_and_activation(self, outputs, training):
     if self.use_bias:
@@ -64,42 +68,15 @@ class _QConvMixin(QLayerMixin):
       outputs = _add_bias(self, outputs, bias, self.rank, self.filters)
     return self._activate(outputs, training)
 
-  def _kernel_bias_config(self, config):
-    config.update(self._quantizer_config())
-    config["kernel_range"] = self.kernel_range
-    config["bias_range"] = self.bias_range
-    return config
-
   def get_prunable_weights(self):
     return [self.kernel]
-
-  def get_quantization_config(self):
-    return {
-        "kernel_quantizer": str(self.kernel_quantizer_internal),
-        "bias_quantizer": str(self.bias_quantizer_internal),
-        "activation": str(self.activation),
-        "filters": str(self.filters),
-    }
-
-
-def _conv_args(owner, kernel_quantizer, bias_quantizer, kernel_constraint,
-               kernel_initializer, bias_constraint, bias_initializer,
-               use_bias, activation):
-  """Quantizers, automatic constraints/initializers and activation."""
-  args = dict(kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer,
-              kernel_constraint=kernel_constraint,
-              kernel_initializer=kernel_initializer,
-              bias_constraint=bias_constraint,
-              bias_initializer=bias_initializer)
-  raw, internal = prepare_weight_quantizers(owner, args, ("kernel", "bias"),
-                                            use_bias)
-  args["activation"] = layer_quantizer(owner, "activation", activation)
-  return raw, internal, args
 
 
 @register_layer
 class QConv1D(_QConvMixin, keras.layers.Conv1D):
   """``Conv1D`` with quantized kernel and bias (causal padding supported)."""
+
+  _range_names = ("kernel_range", "bias_range")
 
   def __init__(self, filters, kernel_size, strides=1, padding="valid",
                dilation_rate=1, activation=None, use_bias=True,
@@ -109,27 +86,7 @@ class QConv1D(_QConvMixin, keras.layers.Conv1D):
                bias_constraint=None, kernel_quantizer=None,
                bias_quantizer=None, kernel_range=None, bias_range=None,
                **kwargs):
-    owner = f"QConv1D(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    raw, internal, args = _conv_args(
-        owner, kernel_quantizer, bias_quantizer, kernel_constraint,
-        kernel_initializer, bias_constraint, bias_initializer, use_bias,
-        activation)
-    super().__init__(
-        filters=filters, kernel_size=kernel_size, strides=strides,
-        padding=padding, dilation_rate=dilation_rate,
-        activation=args["activation"], use_bias=use_bias,
-        kernel_initializer=args["kernel_initializer"],
-        bias_initializer=args["bias_initializer"],
-        kernel_regularizer=kernel_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        kernel_constraint=args["kernel_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
-    self.kernel_range = kernel_range
-    self.bias_range = bias_range
-    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
@@ -142,9 +99,6 @@ class QConv1D(_QConvMixin, keras.layers.Conv1D):
                        data_format=self.data_format)
     return self._bias_and_activation(outputs, training)
 
-  def get_config(self):
-    return self._kernel_bias_config(super().get_config())
-
 
 @register_layer
 class QConv2D(_QConvMixin, keras.layers.Conv2D):
@@ -153,6 +107,9 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
   ``mask`` (optional, rank >= 2, e.g. ``(kh, kw)``) multiplies the quantized
   kernel element-wise, to prune fixed kernel positions.
   """
+
+  _range_names = ("kernel_range", "bias_range")
+  _own_names = ("mask",)
 
   def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                data_format="channels_last", dilation_rate=(1, 1),
@@ -163,36 +120,20 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
                bias_constraint=None, kernel_range=None, bias_range=None,
                kernel_quantizer=None, bias_quantizer=None, mask=None,
                **kwargs):
-    owner = f"QConv2D(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    raw, internal, args = _conv_args(
-        owner, kernel_quantizer, bias_quantizer, kernel_constraint,
-        kernel_initializer, bias_constraint, bias_initializer, use_bias,
-        activation)
-    if mask is not None:
-      mask = np.asarray(mask, dtype=np.float32)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
+    if self.mask is not None:  # broadcast over input and output channels
+      self._kernel_mask = np.reshape(self.mask, self.mask.shape[:2] + (1, 1))
+
+  def _prepare_arguments(self, owner, arguments):
+    """``mask`` as a float32 array of rank >= 2."""
+    super()._prepare_arguments(owner, arguments)
+    if arguments["mask"] is not None:
+      mask = np.asarray(arguments["mask"], dtype=np.float32)
       if mask.ndim < 2:
         raise ValueError(
             f"{owner}: argument 'mask': Expected shape to have rank at least "
             f"2 but provided shape is {mask.shape}.")
-    super().__init__(
-        filters=filters, kernel_size=kernel_size, strides=strides,
-        padding=padding, data_format=data_format,
-        dilation_rate=dilation_rate, activation=args["activation"],
-        use_bias=use_bias, kernel_initializer=args["kernel_initializer"],
-        bias_initializer=args["bias_initializer"],
-        kernel_regularizer=kernel_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        kernel_constraint=args["kernel_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
-    self.kernel_range = kernel_range
-    self.bias_range = bias_range
-    self.mask = mask
-    if mask is not None:  # broadcast over input and output channels
-      self._kernel_mask = np.reshape(mask, mask.shape[:2] + (1, 1))
-    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
+      arguments["mask"] = mask
 
   def _linear(self, inputs, kernel):
     """The convolution with ``kernel`` (times ``mask`` if given)."""
@@ -203,11 +144,6 @@ class QConv2D(_QConvMixin, keras.layers.Conv2D):
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
     return self._bias_and_activation(self._linear(inputs, kernel), training)
-
-  def get_config(self):
-    config = self._kernel_bias_config(super().get_config())
-    config["mask"] = None if self.mask is None else self.mask.tolist()
-    return config
 
 
 @register_layer
@@ -227,25 +163,7 @@ class QConv2DTranspose(_QConvMixin, keras.layers.Conv2DTranspose):
                activity_regularizer=None, kernel_constraint=None,
                bias_constraint=None, kernel_quantizer=None,
                bias_quantizer=None, **kwargs):
-    owner = f"QConv2DTranspose(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    raw, internal, args = _conv_args(
-        owner, kernel_quantizer, bias_quantizer, kernel_constraint,
-        kernel_initializer, bias_constraint, bias_initializer, use_bias,
-        activation)
-    super().__init__(
-        filters=filters, kernel_size=kernel_size, strides=strides,
-        padding=padding, output_padding=output_padding,
-        data_format=data_format, dilation_rate=dilation_rate,
-        activation=args["activation"], use_bias=use_bias,
-        kernel_initializer=args["kernel_initializer"],
-        bias_initializer=args["bias_initializer"],
-        kernel_regularizer=kernel_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        kernel_constraint=args["kernel_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("kernel_quantizer", self.kernel, training)
@@ -254,11 +172,6 @@ class QConv2DTranspose(_QConvMixin, keras.layers.Conv2DTranspose):
         output_padding=self.output_padding,
         dilation_rate=self.dilation_rate, data_format=self.data_format)
     return self._bias_and_activation(outputs, training)
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    return config
 
 
 # ==========================================================================
@@ -272,7 +185,15 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
   Keras 2; Keras 3 calls it ``kernel``).
   """
 
+  _quantizer_names = ("depthwise_quantizer", "bias_quantizer")
+  _weight_quantizers = ("depthwise_quantizer",)
+  _constrained_weights = {"depthwise": None, "bias": "use_bias"}
+  _activation_names = ("activation",)
+  _range_names = ("depthwise_range", "bias_range")
   _legacy_keys = ("groups",)
+  # Upstream's keys (its first one names the attribute, not the argument).
+  _quantization_config = ("depthwise_quantizer_internal", "bias_quantizer",
+                          "activation", ("filters", None))
 
   def __init__(self, kernel_size, strides=(1, 1), padding="VALID",
                depth_multiplier=1, data_format=None, activation=None,
@@ -283,33 +204,13 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
                dilation_rate=(1, 1), depthwise_quantizer=None,
                bias_quantizer=None, depthwise_range=None, bias_range=None,
                **kwargs):
-    owner = f"QDepthwiseConv2D(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    args = dict(depthwise_quantizer=depthwise_quantizer,
-                bias_quantizer=bias_quantizer,
-                depthwise_constraint=depthwise_constraint,
-                depthwise_initializer=depthwise_initializer,
-                bias_constraint=bias_constraint,
-                bias_initializer=bias_initializer)
-    raw, internal = prepare_weight_quantizers(owner, args,
-                                              ("depthwise", "bias"), use_bias)
-    super().__init__(
-        kernel_size=kernel_size, strides=strides,
-        padding=padding.lower() if isinstance(padding, str) else padding,
-        depth_multiplier=depth_multiplier, data_format=data_format,
-        activation=layer_quantizer(owner, "activation", activation),
-        use_bias=use_bias, depthwise_initializer=args["depthwise_initializer"],
-        bias_initializer=args["bias_initializer"],
-        depthwise_regularizer=depthwise_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        depthwise_constraint=args["depthwise_constraint"],
-        bias_constraint=args["bias_constraint"], dilation_rate=dilation_rate,
-        **kwargs)
-    self._set_quantizers(raw, internal)
-    self.depthwise_range = depthwise_range
-    self.bias_range = bias_range
-    check_ranges(self, depthwise_range=depthwise_range, bias_range=bias_range)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
+
+  def _prepare_arguments(self, owner, arguments):
+    """QKeras's default padding is "VALID"; Keras 3 takes lower case."""
+    super()._prepare_arguments(owner, arguments)
+    if isinstance(arguments["padding"], str):
+      arguments["padding"] = arguments["padding"].lower()
 
   def build(self, input_shape):
     owner = f"QDepthwiseConv2D(name={self.name!r})"
@@ -329,13 +230,7 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
         initializer=self.depthwise_initializer,
         regularizer=self.depthwise_regularizer,
         constraint=self.depthwise_constraint)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(channels * self.depth_multiplier,),
-          initializer=self.bias_initializer, regularizer=self.bias_regularizer,
-          constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(channels * self.depth_multiplier)
 
   def _linear(self, inputs, kernel):
     """The depthwise convolution with ``kernel``."""
@@ -353,21 +248,6 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
       outputs = _add_bias(self, outputs, bias, 2, bias.shape[0])
     return self._activate(outputs, training)
 
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    config["depthwise_range"] = self.depthwise_range
-    config["bias_range"] = self.bias_range
-    return config
-
-  def get_quantization_config(self):
-    return {
-        "depthwise_quantizer_internal": str(self.depthwise_quantizer_internal),
-        "bias_quantizer": str(self.bias_quantizer_internal),
-        "activation": str(self.activation),
-        "filters": str(None),
-    }
-
   def get_prunable_weights(self):
     return [self.depthwise_kernel]
 
@@ -375,28 +255,15 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
 class _QSeparableMixin(QLayerMixin):
   """Quantized depthwise + pointwise kernels, optional activation between."""
 
+  _quantizer_names = ("depthwise_quantizer", "pointwise_quantizer",
+                      "bias_quantizer")
+  _weight_quantizers = ("depthwise_quantizer", "pointwise_quantizer")
+  _constrained_weights = {"depthwise": None, "pointwise": None,
+                          "bias": "use_bias"}
+  _activation_names = ("activation", "depthwise_activation")
+  _own_names = ("depthwise_activation",)
   _legacy_keys = ("groups", "kernel_initializer",
                   "kernel_regularizer", "kernel_constraint")
-
-  def _separable_init(self, owner, a, kwargs):
-    """The shared constructor; ``a`` holds the explicit arguments."""
-    reject_foreign_quantizers(owner, kwargs)
-    args = {k: a[k] for k in (
-        "depthwise_quantizer", "pointwise_quantizer", "bias_quantizer",
-        "depthwise_constraint", "depthwise_initializer",
-        "pointwise_constraint", "pointwise_initializer", "bias_constraint",
-        "bias_initializer")}
-    raw, internal = prepare_weight_quantizers(
-        owner, args, ("depthwise", "pointwise", "bias"), a["use_bias"])
-    keras_args = {k: v for k, v in a.items()
-                  if k not in raw and k != "depthwise_activation"}
-    keras_args.update({k: v for k, v in args.items() if k not in raw})
-    keras_args["activation"] = layer_quantizer(owner, "activation",
-                                               a["activation"])
-    super(_QSeparableMixin, self).__init__(**keras_args, **kwargs)
-    self._set_quantizers(raw, internal)
-    self.depthwise_activation = layer_quantizer(
-        owner, "depthwise_activation", a["depthwise_activation"])
 
   def call(self, inputs, training=None):
     depthwise = self._quantize("depthwise_quantizer", self.depthwise_kernel,
@@ -419,15 +286,6 @@ class _QSeparableMixin(QLayerMixin):
       bias = self._quantize("bias_quantizer", self.bias, training)
       outputs = _add_bias(self, outputs, bias, self.rank, self.filters)
     return self._activate(outputs, training)
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    activation = self.depthwise_activation
-    config["depthwise_activation"] = (
-        None if activation is None else
-        keras.saving.serialize_keras_object(activation))
-    return config
 
   def get_prunable_weights(self):
     return [self.depthwise_kernel, self.pointwise_kernel]
@@ -452,8 +310,7 @@ class QSeparableConv1D(_QSeparableMixin, keras.layers.SeparableConv1D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    self._separable_init(f"QSeparableConv1D(name={kwargs.get('name')!r})",
-                         constructor_arguments(locals()), kwargs)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
 
 @register_layer
@@ -476,8 +333,7 @@ class QSeparableConv2D(_QSeparableMixin, keras.layers.SeparableConv2D):
                pointwise_constraint=None, bias_constraint=None,
                depthwise_quantizer=None, pointwise_quantizer=None,
                bias_quantizer=None, depthwise_activation=None, **kwargs):
-    self._separable_init(f"QSeparableConv2D(name={kwargs.get('name')!r})",
-                         constructor_arguments(locals()), kwargs)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
 
 def QMobileNetSeparableConv2D(  # pylint: disable=invalid-name

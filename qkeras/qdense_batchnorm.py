@@ -3,7 +3,7 @@
 ``qkeras._bn_fold``; QKeras 0.9 had none, qkerasV3 added one)."""
 
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import folding_arguments
+from qkeras._bn_fold import FOLDING_OWN_NAMES
 from qkeras.qlayers import QDense
 from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
@@ -14,6 +14,8 @@ __all__ = ["QDenseBatchnorm"]
 @register_layer
 class QDenseBatchnorm(BatchnormFoldMixin, QDense):
   """``QDense`` followed by a folded ``BatchNormalization``."""
+
+  _own_names = QDense._own_names + FOLDING_OWN_NAMES
 
   def __init__(self, units, activation=None, use_bias=True,
                kernel_initializer="he_normal", bias_initializer="zeros",
@@ -28,8 +30,4 @@ class QDenseBatchnorm(BatchnormFoldMixin, QDense):
                gamma_regularizer=None, beta_constraint=None,
                gamma_constraint=None, ema_freeze_delay=None,
                folding_mode="ema_stats_folding", **kwargs):
-    args = constructor_arguments(locals())
-    folding = folding_arguments(
-        f"QDenseBatchnorm(name={kwargs.get('name')!r})", args)
-    super().__init__(**args, **kwargs)
-    self._init_folding(*folding)
+    super().__init__(**constructor_arguments(locals()), **kwargs)

@@ -10,10 +10,8 @@ import numpy as np
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import _add_bias
 from qkeras.qlayers import apply_quantizer
-from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import reject_foreign_quantizers
-from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QDepthwiseConv2DTranspose"]
 
@@ -41,6 +39,11 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
   ``depthwise_activation``.
   """
 
+  _quantizer_names = ("depthwise_kernel_quantizer", "bias_quantizer")
+  _weight_quantizers = ("depthwise_kernel_quantizer",)
+  _activation_names = ("depthwise_activation",)
+  _listed_activations = ("depthwise_activation",)
+  _own_names = ("group_size", "depth_multiplier", "depthwise_activation")
   # Keras 2's Conv2DTranspose config has ``groups`` (always 1 here).
   _legacy_keys = ("groups",)
 
@@ -49,27 +52,14 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
                depthwise_activation=None, use_bias=True,
                depthwise_kernel_quantizer=None, bias_quantizer=None,
                **kwargs):
-    owner = f"QDepthwiseConv2DTranspose(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
+
+  def _prepare_arguments(self, owner, arguments):
+    super()._prepare_arguments(owner, arguments)
+    group_size = arguments["group_size"]
     if not isinstance(group_size, int) or group_size < 1:
       raise ValueError(f"{owner}: argument 'group_size' must be a positive "
                        f"integer, got {group_size!r}.")
-    dq = layer_quantizer(owner, "depthwise_kernel_quantizer",
-                         depthwise_kernel_quantizer, True)
-    bq = layer_quantizer(owner, "bias_quantizer", bias_quantizer)
-    super().__init__(filters=filters, kernel_size=kernel_size,
-                     strides=strides, padding=padding,
-                     output_padding=output_padding, use_bias=use_bias,
-                     **kwargs)
-    self.group_size = group_size
-    self.depth_multiplier = depth_multiplier
-    self.depthwise_activation = layer_quantizer(owner, "depthwise_activation",
-                                                depthwise_activation)
-    self._set_quantizers(
-        {"depthwise_kernel_quantizer": depthwise_kernel_quantizer,
-         "bias_quantizer": bias_quantizer},
-        {"depthwise_kernel_quantizer": dq, "bias_quantizer": bq})
-    self.quantizers.append(self.depthwise_activation)
 
   def _channels(self, input_shape):
     axis = -1 if self.data_format == "channels_last" else 1
@@ -91,12 +81,7 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
         initializer=self.kernel_initializer,
         regularizer=self.kernel_regularizer,
         constraint=self.kernel_constraint)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(channels,), initializer=self.bias_initializer,
-          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(channels)
 
   def call(self, inputs, training=None):
     kernel = self._quantize("depthwise_kernel_quantizer",
@@ -123,15 +108,6 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     axis = -1 if self.data_format == "channels_last" else 1
     shape[axis] = self._channels(input_shape)
     return tuple(shape)
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    config["group_size"] = self.group_size
-    config["depth_multiplier"] = self.depth_multiplier
-    config["depthwise_activation"] = serialize_quantizer(
-        self.depthwise_activation)
-    return config
 
   def get_prunable_weights(self):
     weights = [self.depthwise_kernel]

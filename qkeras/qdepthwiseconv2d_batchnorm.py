@@ -5,7 +5,7 @@ normalization (see ``qkeras._bn_fold``)."""
 from keras import ops
 
 from qkeras._bn_fold import BatchnormFoldMixin
-from qkeras._bn_fold import folding_arguments
+from qkeras._bn_fold import FOLDING_OWN_NAMES
 from qkeras.qconvolutional import QDepthwiseConv2D
 from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
@@ -22,6 +22,10 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
   """
 
   _kernel_quantizer_name = "depthwise_quantizer"
+  _own_names = QDepthwiseConv2D._own_names + FOLDING_OWN_NAMES
+  # QDepthwiseConv2D's keys, its first one renamed (and so moved last).
+  _quantization_config = ("bias_quantizer", "activation", ("filters", None),
+                          "depthwise_quantizer")
 
   def __init__(self, kernel_size, strides=(1, 1), padding="VALID",
                depth_multiplier=1, data_format=None, activation=None,
@@ -41,11 +45,7 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
                virtual_batch_size=None, adjustment=None,
                ema_freeze_delay=None, folding_mode="ema_stats_folding",
                **kwargs):
-    args = constructor_arguments(locals())
-    folding = folding_arguments(
-        f"QDepthwiseConv2DBatchnorm(name={kwargs.get('name')!r})", args)
-    super().__init__(**args, **kwargs)
-    self._init_folding(*folding)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def _kernel_variable(self):
     return self.depthwise_kernel
@@ -53,8 +53,3 @@ class QDepthwiseConv2DBatchnorm(BatchnormFoldMixin, QDepthwiseConv2D):
   def _fold_kernel(self, inv):
     shape = tuple(self.depthwise_kernel.shape[2:])
     return ops.reshape(inv, shape) * self.depthwise_kernel
-
-  def get_quantization_config(self):
-    config = super().get_quantization_config()
-    config["depthwise_quantizer"] = config.pop("depthwise_quantizer_internal")
-    return config

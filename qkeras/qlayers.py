@@ -18,6 +18,7 @@ which owns the quantizers:
   "config"}`` dict (the layout hls4ml reads); ``from_config`` rebuilds it.
 """
 
+import sys
 import warnings
 
 import keras
@@ -81,35 +82,22 @@ def layer_quantizer(owner, arg, value, weight=False):
   return quantizer
 
 
-def prepare_weight_quantizers(owner, args, prefixes, use_bias=True):
-  """Builds the quantizers of a weight layer and its automatic weight ranges.
-
-  ``args`` holds the constructor arguments; for every ``prefix`` in
-  ``prefixes`` (e.g. "kernel", "bias") it reads ``<prefix>_quantizer`` and
-  replaces ``<prefix>_constraint`` / ``<prefix>_initializer`` by QKeras's
-  automatic ones. Every prefix but "bias" is a weight whose quantizer gets
-  ``_set_trainable_parameter()``. Returns ``(raw, internal)`` dicts keyed by
-  ``<prefix>_quantizer``, in order.
-  """
-  raw, internal = {}, {}
-  for prefix in prefixes:
-    name = prefix + "_quantizer"
-    quantizer = layer_quantizer(owner, name, args[name],
-                                weight=prefix != "bias")
-    raw[name], internal[name] = args[name], quantizer
-    if prefix != "bias" or use_bias:
-      args[prefix + "_constraint"], args[prefix + "_initializer"] = (
-          get_auto_range_constraint_initializer(
-              quantizer, args[prefix + "_constraint"],
-              args[prefix + "_initializer"]))
-  return raw, internal
-
-
 def constructor_arguments(local_vars):
   """A constructor's explicit arguments, from its ``locals()`` (without
   ``self``, ``kwargs`` and ``__class__``)."""
   return {k: v for k, v in local_vars.items()
           if k not in ("self", "kwargs", "__class__")}
+
+
+def construction_stacklevel(layer):
+  """The ``stacklevel`` that makes a warning, issued by the caller of this
+  function while ``layer`` is being built, name the user's line: the first
+  frame above the caller that is not one of ``layer``'s ``__init__``s."""
+  frame, level = sys._getframe(2), 2  # pylint: disable=protected-access
+  while (frame is not None and frame.f_code.co_name == "__init__" and
+         frame.f_locals.get("self") is layer):
+    frame, level = frame.f_back, level + 1
+  return level
 
 
 def check_ranges(layer, **ranges):
@@ -136,7 +124,7 @@ def check_ranges(layer, **ranges):
             f"{owner}: argument '{name}'={value!r} contradicts {quantizer}, "
             f"whose values reach {bound}; use {name}={bound} or None.")
     warnings.warn(f"{name} is deprecated in {type(layer).__name__} layer.",
-                  stacklevel=3)
+                  stacklevel=construction_stacklevel(layer))
 
 
 def reject_foreign_quantizers(owner, kwargs):
@@ -315,34 +303,161 @@ class QuantizerStateMixin:
     return variables
 
 
-class QLayerMixin(QuantizerStateMixin):
-  """Quantizer bookkeeping shared by all Q-layers.
+def _config_value(value):
+  """An own argument as it appears in ``get_config``: plain values as they
+  are, arrays as lists, objects (quantizers, activations, initializers) as
+  their ``{"class_name", "config"}`` dicts."""
+  if value is None or isinstance(value, (bool, int, float, str, list, tuple,
+                                         dict)):
+    return value
+  if isinstance(value, np.ndarray):
+    return value.tolist()
+  return keras.saving.serialize_keras_object(value)
 
-  Subclasses list their quantizer arguments in ``_set_quantizers`` (after
-  the Keras base ``__init__``) and use ``_quantize``/``_activate`` in
-  ``call`` and ``_quantizer_config`` in ``get_config``.
+
+def quantization_config(layer, keys):
+  """``{key: str(value)}`` for ``get_quantization_config``.
+
+  A ``*_quantizer`` key reads ``<key>_internal``, any other key the attribute
+  of that name; a ``(key, value)`` pair is a fixed value (upstream's quirks,
+  e.g. QDepthwiseConv2D's ``("filters", None)``).
+  """
+  config = {}
+  for key in keys:
+    if isinstance(key, tuple):
+      key, value = key
+    elif key.endswith("_quantizer"):
+      value = getattr(layer, key + "_internal")
+    else:
+      value = getattr(layer, key)
+    config[key] = str(value)
+  return config
+
+
+class QLayerMixin(QuantizerStateMixin):
+  """The base of every Q-layer: it owns construction and serialization.
+
+  A Q-layer is its Keras layer plus this base; the class declares its
+  quantizer layout once, in class attributes, and its ``__init__`` (the
+  upstream explicit signature) only forwards its arguments to
+  ``QLayerMixin.__init__``:
+
+  * ``_quantizer_names``: the ``*_quantizer`` arguments, in the order of
+    ``get_quantizers()``;
+  * ``_weight_quantizers``: those that quantize weights (QKeras calls their
+    ``_set_trainable_parameter()``: ``alpha=None`` -> ``"auto_po2"``);
+  * ``_constrained_weights``: ``{prefix: gate}``, the weights whose
+    ``<prefix>_constraint``/``<prefix>_initializer`` become QKeras's automatic
+    ``Clip``/``QInitializer`` for ``<prefix>_quantizer`` (when the boolean
+    argument ``gate``, e.g. ``"use_bias"``, is true; None: always);
+  * ``_activation_names``: activation-like arguments, resolved like quantizers
+    (``layer_quantizer``); ``_listed_activations`` of them are appended to
+    ``get_quantizers()``;
+  * ``_range_names``: QKeras's deprecated ``*_range`` arguments (checked by
+    ``check_ranges``, stored, serialized);
+  * ``_own_names``: arguments the Keras parent does not take (stored as
+    attributes and serialized; activations among them resolved first);
+  * ``_legacy_keys``: Keras-2 config keys dropped by ``from_config``;
+  * ``_quantization_config``: the keys of ``get_quantization_config()`` (see
+    ``quantization_config``); None: the layer has no such method (upstream).
+
+  ``__init__`` pops and resolves all of these, calls the Keras parent with the
+  rest, then stores ``self.<name>`` (the raw argument), ``self.<name>_internal``
+  (the quantizer object) and ``self.quantizers``. ``get_config``,
+  ``from_config`` and ``get_quantization_config`` follow the same declaration.
+  In ``call``, ``_quantize``/``_activate`` apply the quantizers with
+  ``training``.
   """
 
+  _quantizer_names = ()
+  _weight_quantizers = ()
+  _constrained_weights = {}
+  _activation_names = ()
+  _listed_activations = ()
+  _range_names = ()
+  _own_names = ()
   # Keys that Keras-2 configs of this layer carry but Keras 3 rejects (they
   # had no effect there either); dropped when loading old files.
   _legacy_keys = ()
+  _quantization_config = None
+
+  def __init__(self, **arguments):
+    owner = f"{type(self).__name__}(name={arguments.get('name')!r})"
+    declared = (self._quantizer_names + self._activation_names +
+                self._range_names + self._own_names)
+    reject_foreign_quantizers(owner, {k: v for k, v in arguments.items()
+                                      if k not in declared})
+    self._prepare_arguments(owner, arguments)
+    raw = {name: arguments.pop(name) for name in self._quantizer_names}
+    internal = {name: layer_quantizer(owner, name, value,
+                                      weight=name in self._weight_quantizers)
+                for name, value in raw.items()}
+    self._constrain_weights(arguments, internal)
+    for name in self._activation_names:
+      arguments[name] = layer_quantizer(owner, name, arguments[name])
+    ranges = {name: arguments.pop(name) for name in self._range_names}
+    own = {name: arguments.pop(name) for name in self._own_names}
+    super().__init__(**arguments)
+    for name in raw:
+      setattr(self, name, raw[name])
+      setattr(self, name + "_internal", internal[name])
+    for name, value in own.items():
+      setattr(self, name, value)
+    self.quantizers = list(internal.values()) + [
+        getattr(self, name) for name in self._listed_activations]
+    for name, value in ranges.items():
+      setattr(self, name, value)
+    check_ranges(self, **ranges)
+
+  def _prepare_arguments(self, owner, arguments):
+    """Checks or normalizes layer-specific arguments (in place) before the
+    quantizers are resolved; nothing by default."""
+
+  def _constrain_weights(self, arguments, internal):
+    """QKeras's automatic constraints and initializers, in ``arguments``."""
+    for prefix, gate in self._constrained_weights.items():
+      if gate is not None and not arguments[gate]:
+        continue
+      constraint, initializer = get_auto_range_constraint_initializer(
+          internal[prefix + "_quantizer"],
+          arguments.get(prefix + "_constraint"),
+          arguments[prefix + "_initializer"])
+      if prefix + "_constraint" in arguments:
+        arguments[prefix + "_constraint"] = constraint
+      arguments[prefix + "_initializer"] = initializer
 
   @classmethod
   def from_config(cls, config):
     config = {k: v for k, v in config.items() if k not in cls._legacy_keys}
     return super().from_config(config)
 
-  def _set_quantizers(self, raw, internal):
-    """Stores raw arguments as ``self.<name>``, objects as ``<name>_internal``.
+  def get_config(self):
+    config = super().get_config()
+    for name in self._quantizer_names:
+      config[name] = serialize_quantizer(getattr(self, name + "_internal"))
+    for name in self._range_names + self._own_names:
+      config[name] = _config_value(getattr(self, name))
+    return config
 
-    ``raw`` and ``internal`` map argument names to the user's values and the
-    quantizer objects; their order is the order of ``get_quantizers()``.
-    """
-    self._quantizer_names = tuple(raw)
-    for name in raw:
-      setattr(self, name, raw[name])
-      setattr(self, name + "_internal", internal[name])
-    self.quantizers = [internal[name] for name in raw]
+  @property
+  def get_quantization_config(self):
+    """``get_quantization_config()``: the layer's quantizers (and a few
+    attributes) as strings; absent (AttributeError) where upstream's layer
+    has no such method."""
+    keys = self._quantization_config
+    if keys is None:
+      raise AttributeError(f"{type(self).__name__} has no "
+                           "get_quantization_config.")
+    return lambda: quantization_config(self, keys)
+
+  def _add_bias_weight(self, units):
+    """``self.bias``: a ``(units,)`` weight with the layer's bias
+    initializer, regularizer and constraint (None without ``use_bias``)."""
+    self.bias = None
+    if self.use_bias:
+      self.bias = self.add_weight(
+          name="bias", shape=(units,), initializer=self.bias_initializer,
+          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
   def _quantize(self, name, value, training=None):
     """Applies quantizer ``name`` to ``value`` when one was given.
@@ -360,10 +475,6 @@ class QLayerMixin(QuantizerStateMixin):
       return x
     return apply_quantizer(self.activation, x, training)
 
-  def _quantizer_config(self):
-    return {name: serialize_quantizer(getattr(self, name + "_internal"))
-            for name in self._quantizer_names}
-
   def get_quantizers(self):
     """The layer's quantizer objects (None where not set)."""
     return list(self.quantizers)
@@ -375,11 +486,10 @@ class QLayerMixin(QuantizerStateMixin):
     such as ``"quantized_bits(8, 0, 1)"``, a config dict, or None); the raw
     argument, the object and ``get_quantizers()`` all change together.
     """
-    names = list(getattr(self, "_quantizer_names", ()))
-    if name not in names:
-      raise ValueError(f"{type(self).__name__}(name={self.name!r}): no "
-                       f"quantizer {name!r}; it has {names}.")
+    names = list(self._quantizer_names)
     owner = f"{type(self).__name__}(name={self.name!r})"
+    if name not in names:
+      raise ValueError(f"{owner}: no quantizer {name!r}; it has {names}.")
     internal = layer_quantizer(owner, name, quantizer)
     setattr(self, name, quantizer)
     setattr(self, name + "_internal", internal)
@@ -408,6 +518,14 @@ class QDense(QLayerMixin, keras.layers.Dense):
   ``_set_trainable_parameter``; pass ``alpha=1`` for plain fixed point).
   """
 
+  _quantizer_names = ("kernel_quantizer", "bias_quantizer")
+  _weight_quantizers = ("kernel_quantizer",)
+  _constrained_weights = {"kernel": None, "bias": "use_bias"}
+  _activation_names = ("activation",)
+  _range_names = ("kernel_range", "bias_range")
+  _quantization_config = ("kernel_quantizer", "bias_quantizer", "activation",
+                          "units")
+
   def __init__(self, units, activation=None, use_bias=True,
                kernel_initializer="he_normal", bias_initializer="zeros",
                kernel_regularizer=None, bias_regularizer=None,
@@ -415,30 +533,7 @@ class QDense(QLayerMixin, keras.layers.Dense):
                bias_constraint=None, kernel_quantizer=None,
                bias_quantizer=None, kernel_range=None, bias_range=None,
                **kwargs):
-    owner = f"QDense(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    args = dict(kernel_quantizer=kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-                kernel_constraint=kernel_constraint,
-                kernel_initializer=kernel_initializer,
-                bias_constraint=bias_constraint,
-                bias_initializer=bias_initializer)
-    raw, internal = prepare_weight_quantizers(owner, args, ("kernel", "bias"),
-                                              use_bias)
-    super().__init__(
-        units=units, activation=layer_quantizer(owner, "activation",
-                                                activation),
-        use_bias=use_bias, kernel_initializer=args["kernel_initializer"],
-        bias_initializer=args["bias_initializer"],
-        kernel_regularizer=kernel_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        kernel_constraint=args["kernel_constraint"],
-        bias_constraint=args["bias_constraint"], **kwargs)
-    self._set_quantizers(raw, internal)
-    self.kernel_range = kernel_range
-    self.bias_range = bias_range
-    check_ranges(self, kernel_range=kernel_range, bias_range=bias_range)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def _linear(self, inputs, kernel):
     """The layer's linear map with ``kernel``: ``inputs @ kernel``."""
@@ -452,21 +547,6 @@ class QDense(QLayerMixin, keras.layers.Dense):
                         self._quantize("bias_quantizer", self.bias, training))
     return self._activate(outputs, training)
 
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    config["kernel_range"] = self.kernel_range
-    config["bias_range"] = self.bias_range
-    return config
-
-  def get_quantization_config(self):
-    return {
-        "kernel_quantizer": str(self.kernel_quantizer_internal),
-        "bias_quantizer": str(self.bias_quantizer_internal),
-        "activation": str(self.activation),
-        "units": str(self.units),
-    }
-
   def get_prunable_weights(self):
     return [self.kernel]
 
@@ -475,7 +555,7 @@ class QDense(QLayerMixin, keras.layers.Dense):
 # QActivation
 # ==========================================================================
 @register_layer
-class QActivation(QuantizerStateMixin, keras.layers.Layer):
+class QActivation(QLayerMixin, keras.layers.Layer):
   """Applies a quantizer (or any activation) to its input.
 
   ``activation`` is a quantizer object, a quantizer string such as
@@ -484,26 +564,31 @@ class QActivation(QuantizerStateMixin, keras.layers.Layer):
   dicts), ``self.quantizer`` the callable.
   """
 
+  # ``activation`` is resolved here (a string stays the argument).
+  _own_names = ("activation",)
+
   def __init__(self, activation, **kwargs):
-    reject_foreign_quantizers("QActivation", kwargs)
-    super().__init__(**kwargs)
+    super().__init__(activation=activation, **kwargs)
     owner = f"QActivation(name={self.name!r})"
-    if isinstance(activation, dict):
-      activation = layer_quantizer(owner, "activation", activation)
-    if isinstance(activation, str):
-      self.__name__ = activation
-      self.quantizer = layer_quantizer(owner, "activation", activation)
+    if isinstance(self.activation, str):
+      self.__name__ = self.activation
+      self.quantizer = layer_quantizer(owner, "activation", self.activation)
     else:
-      self.__name__ = getattr(activation, "__name__",
-                              getattr(activation, "name",
-                                      type(activation).__name__))
-      self.quantizer = activation
+      self.__name__ = getattr(self.activation, "__name__",
+                              getattr(self.activation, "name",
+                                      type(self.activation).__name__))
+      self.quantizer = self.activation
     if not callable(self.quantizer):
       raise ValueError(f"{owner}: argument 'activation' must be a quantizer, "
                        f"a quantizer string or an activation, got "
                        f"{activation!r}.")
-    self.activation = activation
+    self.quantizers = [self.quantizer]
     self.supports_masking = True
+
+  def _prepare_arguments(self, owner, arguments):
+    if isinstance(arguments["activation"], dict):
+      arguments["activation"] = layer_quantizer(owner, "activation",
+                                                arguments["activation"])
 
   def call(self, inputs, training=None):
     return apply_quantizer(self.quantizer, inputs, training)
@@ -511,19 +596,8 @@ class QActivation(QuantizerStateMixin, keras.layers.Layer):
   def compute_output_shape(self, input_shape):
     return input_shape
 
-  def get_config(self):
-    config = super().get_config()
-    activation = self.activation
-    if not isinstance(activation, str):
-      activation = keras.saving.serialize_keras_object(activation)
-    config["activation"] = activation
-    return config
-
   def get_quantization_config(self):
     return str(self.activation)
-
-  def get_quantizers(self):
-    return [self.quantizer]
 
   def get_prunable_weights(self):
     return []

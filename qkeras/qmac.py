@@ -4,10 +4,8 @@
 import keras
 
 from qkeras.qlayers import QLayerMixin
-from qkeras.qlayers import get_auto_range_constraint_initializer
-from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = ["QScaleShift"]
 
@@ -20,28 +18,24 @@ class QScaleShift(QLayerMixin, keras.layers.Layer):
   weight quantizers (``alpha=None`` becomes ``"auto_po2"``, as in QKeras).
   """
 
+  _quantizer_names = ("weight_quantizer", "bias_quantizer")
+  _weight_quantizers = ("weight_quantizer", "bias_quantizer")
+  # Initializers only: the layer has no constraint arguments.
+  _constrained_weights = {"weight": None, "bias": None}
+  _activation_names = ("activation",)
+  _own_names = ("use_bias", "activation", "weight_initializer",
+                "weight_regularizer", "bias_initializer", "bias_regularizer")
+  _quantization_config = ("weight_quantizer", "bias_quantizer", "activation")
+
   def __init__(self, weight_quantizer=None, bias_quantizer=None,
                use_bias=True, activation=None, weight_initializer="he_normal",
                weight_regularizer=None, bias_initializer="zeros",
                bias_regularizer=None, **kwargs):
-    reject_foreign_quantizers("QScaleShift", kwargs)
-    super().__init__(**kwargs)
-    owner = f"QScaleShift(name={self.name!r})"
-    wq = layer_quantizer(owner, "weight_quantizer", weight_quantizer, True)
-    bq = layer_quantizer(owner, "bias_quantizer", bias_quantizer, True)
-    _, self.weight_initializer = get_auto_range_constraint_initializer(
-        wq, None, weight_initializer)
-    _, self.bias_initializer = get_auto_range_constraint_initializer(
-        bq, None, bias_initializer)
-    self.weight_initializer = keras.initializers.get(self.weight_initializer)
-    self.bias_initializer = keras.initializers.get(self.bias_initializer)
-    self.weight_regularizer = keras.regularizers.get(weight_regularizer)
-    self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-    self.use_bias = use_bias
-    self.activation = layer_quantizer(owner, "activation", activation)
-    self._set_quantizers(
-        {"weight_quantizer": weight_quantizer, "bias_quantizer": bias_quantizer},
-        {"weight_quantizer": wq, "bias_quantizer": bq})
+    super().__init__(**constructor_arguments(locals()), **kwargs)
+    for name in ("weight_initializer", "bias_initializer"):
+      setattr(self, name, keras.initializers.get(getattr(self, name)))
+    for name in ("weight_regularizer", "bias_regularizer"):
+      setattr(self, name, keras.regularizers.get(getattr(self, name)))
 
   def build(self, input_shape):
     self.weight = self.add_weight(
@@ -59,29 +53,6 @@ class QScaleShift(QLayerMixin, keras.layers.Layer):
 
   def compute_output_shape(self, input_shape):
     return input_shape
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    config.update({
-        "use_bias": self.use_bias,
-        "activation": (None if self.activation is None else
-                       keras.saving.serialize_keras_object(self.activation)),
-        "weight_initializer": keras.initializers.serialize(
-            self.weight_initializer),
-        "weight_regularizer": keras.regularizers.serialize(
-            self.weight_regularizer),
-        "bias_initializer": keras.initializers.serialize(
-            self.bias_initializer),
-        "bias_regularizer": keras.regularizers.serialize(
-            self.bias_regularizer),
-    })
-    return config
-
-  def get_quantization_config(self):
-    return {"weight_quantizer": str(self.weight_quantizer_internal),
-            "bias_quantizer": str(self.bias_quantizer_internal),
-            "activation": str(self.activation)}
 
   def get_prunable_weights(self):
     return [self.weight, self.bias]

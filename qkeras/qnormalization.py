@@ -1,24 +1,16 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """``QBatchNormalization``: batch normalization with quantized parameters."""
 
-import warnings
-
 import keras
 from keras import ops
 
+from qkeras._bn_fold import drop_unsupported_bn_args
 from qkeras.qlayers import QLayerMixin
-from qkeras.qlayers import get_auto_range_constraint_initializer
-from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import constructor_arguments
+from qkeras.qlayers import construction_stacklevel
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import check_ranges
-from qkeras._bn_fold import UNSUPPORTED_BN_DEFAULTS
-from qkeras.qlayers import reject_foreign_quantizers
 
 __all__ = ["QBatchNormalization"]
-
-# Keras-2 arguments QKeras accepted and dropped (with a warning when not at
-# their defaults; Keras 3 configs carry renorm_momentum=0.99).
-_DROPPED_KWARGS = UNSUPPORTED_BN_DEFAULTS
 
 
 def _single_axis(owner, axis):
@@ -41,7 +33,17 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
   the quantized *batch* mean and variance are used, while the moving averages
   are updated with the unquantized batch statistics. ``activation`` (a
   quantizer) is applied to the output (QKeras stored it but never applied it).
+  ``quantized_parameters()`` and ``inference_scale_offset()`` give the
+  quantized inference parameters (what exporters read).
   """
+
+  _quantizer_names = ("gamma_quantizer", "beta_quantizer", "mean_quantizer",
+                      "variance_quantizer", "inverse_quantizer")
+  _weight_quantizers = ("gamma_quantizer", "variance_quantizer")
+  _constrained_weights = {"gamma": "scale", "beta": "center"}
+  _activation_names = ("activation",)
+  _range_names = ("beta_range", "gamma_range")
+  _own_names = ("activation",)
 
   def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True,
                scale=True, activation=None, beta_initializer="zeros",
@@ -55,52 +57,21 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
                inverse_quantizer=None, gamma_constraint=None,
                beta_constraint=None, beta_range=None, gamma_range=None,
                **kwargs):
-    owner = f"QBatchNormalization(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    for key, default in _DROPPED_KWARGS.items():
-      if key in kwargs:
-        value = kwargs.pop(key)
-        if value != default and value is not None:
-          warnings.warn(f"{owner}: argument '{key}' is not supported and is "
-                        "ignored.", stacklevel=2)
-    if inverse_quantizer is not None and (gamma_quantizer is not None or
-                                          variance_quantizer is not None):
+    super().__init__(**constructor_arguments(locals()), **kwargs)
+
+  def _prepare_arguments(self, owner, arguments):
+    """Drops QKeras's Keras-2 arguments (warning when set); checks
+    ``inverse_quantizer``; ``axis`` as one integer."""
+    super()._prepare_arguments(owner, arguments)
+    drop_unsupported_bn_args(owner, arguments, construction_stacklevel(self))
+    if arguments["inverse_quantizer"] is not None and (
+        arguments["gamma_quantizer"] is not None or
+        arguments["variance_quantizer"] is not None):
       raise ValueError(
           f"{owner}: argument 'inverse_quantizer' needs gamma_quantizer=None "
           "and variance_quantizer=None (it quantizes gamma/sqrt(variance) as "
           "one value).")
-    gq = layer_quantizer(owner, "gamma_quantizer", gamma_quantizer, True)
-    bq = layer_quantizer(owner, "beta_quantizer", beta_quantizer)
-    mq = layer_quantizer(owner, "mean_quantizer", mean_quantizer)
-    vq = layer_quantizer(owner, "variance_quantizer", variance_quantizer, True)
-    iq = layer_quantizer(owner, "inverse_quantizer", inverse_quantizer)
-    if scale and gq is not None:
-      gamma_constraint, gamma_initializer = (
-          get_auto_range_constraint_initializer(gq, gamma_constraint,
-                                                gamma_initializer))
-    if center and bq is not None:
-      beta_constraint, beta_initializer = (
-          get_auto_range_constraint_initializer(bq, beta_constraint,
-                                                beta_initializer))
-    super().__init__(
-        axis=_single_axis(owner, axis), momentum=momentum, epsilon=epsilon,
-        center=center, scale=scale, beta_initializer=beta_initializer,
-        gamma_initializer=gamma_initializer,
-        moving_mean_initializer=moving_mean_initializer,
-        moving_variance_initializer=moving_variance_initializer,
-        beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-        beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-        **kwargs)
-    names = ("gamma_quantizer", "beta_quantizer", "mean_quantizer",
-             "variance_quantizer", "inverse_quantizer")
-    raws = (gamma_quantizer, beta_quantizer, mean_quantizer,
-            variance_quantizer, inverse_quantizer)
-    self._set_quantizers(dict(zip(names, raws)),
-                         dict(zip(names, (gq, bq, mq, vq, iq))))
-    self.activation = layer_quantizer(owner, "activation", activation)
-    self.beta_range = beta_range
-    self.gamma_range = gamma_range
-    check_ranges(self, beta_range=beta_range, gamma_range=gamma_range)
+    arguments["axis"] = _single_axis(owner, arguments["axis"])
 
   def _broadcast(self, v, rank):
     axis = self.axis % rank
@@ -110,12 +81,40 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
     shape[axis] = -1
     return ops.reshape(v, shape)
 
-  def call(self, inputs, training=None, mask=None):
-    rank = len(inputs.shape)
+  def quantized_parameters(self, mean=None, variance=None, training=None):
+    """``(inv, beta, mean)``: the quantized parameters of ``x * inv + beta -
+    mean * inv``.
+
+    ``inv = inverse_quantizer(rsqrt(q_var(variance) + eps) * q_gamma(gamma))``
+    (without ``scale`` no gamma factor), ``beta = q_beta(beta)`` (None without
+    ``center``), ``mean = q_mean(mean)``. ``mean`` and ``variance`` default to
+    the moving statistics (inference).
+    """
+    if mean is None:
+      mean, variance = self.moving_mean, self.moving_variance
     gamma = (self._quantize("gamma_quantizer", self.gamma, training)
              if self.scale else None)
     beta = (self._quantize("beta_quantizer", self.beta, training)
             if self.center else None)
+    mean = self._quantize("mean_quantizer", mean, training)
+    variance = self._quantize("variance_quantizer", variance, training)
+    inv = ops.rsqrt(variance + self.epsilon)
+    if gamma is not None:
+      inv = inv * gamma
+    inv = self._quantize("inverse_quantizer", inv, training)
+    return inv, beta, mean
+
+  def inference_scale_offset(self, mean=None, variance=None, training=None):
+    """``(inv, offset)`` with ``y = x * inv + offset`` (before ``activation``):
+    ``offset = beta - mean * inv`` (``-mean * inv`` without ``center``), from
+    ``quantized_parameters``."""
+    inv, beta, mean = self.quantized_parameters(mean, variance, training)
+    offset = -mean * inv if beta is None else beta - mean * inv
+    return inv, offset
+
+  def call(self, inputs, training=None, mask=None):
+    rank = len(inputs.shape)
+    mean = variance = None
     if training and self.trainable:
       mean, variance = self._moments(inputs, mask)
       mean = ops.reshape(mean, (-1,))
@@ -125,15 +124,7 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
                               mean * (1.0 - momentum))
       self.moving_variance.assign(self.moving_variance * momentum +
                                   variance * (1.0 - momentum))
-    else:
-      mean, variance = self.moving_mean, self.moving_variance
-    mean = self._quantize("mean_quantizer", mean, training)
-    variance = self._quantize("variance_quantizer", variance, training)
-    inv = ops.rsqrt(variance + self.epsilon)
-    if gamma is not None:
-      inv = inv * gamma
-    inv = self._quantize("inverse_quantizer", inv, training)
-    offset = -mean * inv if beta is None else beta - mean * inv
+    inv, offset = self.inference_scale_offset(mean, variance, training)
     outputs = inputs * self._broadcast(inv, rank) + self._broadcast(offset,
                                                                     rank)
     return self._activate(outputs, training)
@@ -143,12 +134,6 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
     for key in ("synchronized", "renorm", "renorm_clipping",
                 "renorm_momentum"):
       config.pop(key, None)
-    config.update(self._quantizer_config())
-    config["activation"] = (None if self.activation is None else
-                            keras.saving.serialize_keras_object(
-                                self.activation))
-    config["beta_range"] = self.beta_range
-    config["gamma_range"] = self.gamma_range
     return config
 
   def get_prunable_weights(self):

@@ -16,26 +16,21 @@ import keras
 from keras import ops
 import numpy as np
 
-from qkeras.qlayers import QuantizerStateMixin
+from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import apply_quantizer
-from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import reject_foreign_quantizers
-from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QAveragePooling2D", "QGlobalAveragePooling2D"]
 
 
-class _QPoolingMixin(QuantizerStateMixin):
+class _QPoolingMixin(QLayerMixin):
   """The average quantizer and output activation of the pooling layers."""
 
-  def _init_quantizers(self, average_quantizer, activation):
-    owner = f"{type(self).__name__}(name={self.name!r})"
-    self.average_quantizer = average_quantizer
-    self.average_quantizer_internal = layer_quantizer(
-        owner, "average_quantizer", average_quantizer)
-    self.activation = layer_quantizer(owner, "activation", activation)
-    self.quantizers = [self.average_quantizer_internal]
+  _quantizer_names = ("average_quantizer",)
+  _activation_names = ("activation",)
+  _own_names = ("activation",)
+  _quantization_config = ("average_quantizer", "activation")
 
   def _float_inputs(self, inputs):
     """``inputs``, cast to the compute dtype unless already floating."""
@@ -49,24 +44,6 @@ class _QPoolingMixin(QuantizerStateMixin):
     return ops.cast(apply_quantizer(self.average_quantizer_internal, factor,
                                     training), dtype)
 
-  def _activate(self, x, training):
-    if self.activation is None:
-      return x
-    return apply_quantizer(self.activation, x, training)
-
-  def _pooling_config(self, config):
-    config["average_quantizer"] = serialize_quantizer(
-        self.average_quantizer_internal)
-    config["activation"] = serialize_quantizer(self.activation)
-    return config
-
-  def get_quantization_config(self):
-    return {"average_quantizer": str(self.average_quantizer_internal),
-            "activation": str(self.activation)}
-
-  def get_quantizers(self):
-    return list(self.quantizers)
-
 
 @register_layer
 class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
@@ -75,10 +52,7 @@ class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
   def __init__(self, pool_size=(2, 2), strides=None, padding="valid",
                data_format=None, average_quantizer=None, activation=None,
                **kwargs):
-    reject_foreign_quantizers("QAveragePooling2D", kwargs)
-    super().__init__(pool_size=pool_size, strides=strides, padding=padding,
-                     data_format=data_format, **kwargs)
-    self._init_quantizers(average_quantizer, activation)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, inputs, training=None):
     inputs = self._float_inputs(inputs)
@@ -90,9 +64,6 @@ class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
       x = super().call(inputs)
     return self._activate(x, training)
 
-  def get_config(self):
-    return self._pooling_config(super().get_config())
-
 
 @register_layer
 class QGlobalAveragePooling2D(_QPoolingMixin,
@@ -101,9 +72,7 @@ class QGlobalAveragePooling2D(_QPoolingMixin,
 
   def __init__(self, data_format=None, average_quantizer=None,
                activation=None, **kwargs):
-    reject_foreign_quantizers("QGlobalAveragePooling2D", kwargs)
-    super().__init__(data_format=data_format, **kwargs)
-    self._init_quantizers(average_quantizer, activation)
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def compute_pooling_area(self, input_shape):
     """``H * W`` of the (static) input shape."""
@@ -121,6 +90,3 @@ class QGlobalAveragePooling2D(_QPoolingMixin,
     else:
       x = super().call(inputs)
     return self._activate(x, training)
-
-  def get_config(self):
-    return self._pooling_config(super().get_config())

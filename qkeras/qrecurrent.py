@@ -17,8 +17,7 @@ from keras import ops
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import constructor_arguments
-from qkeras.qlayers import layer_quantizer
-from qkeras.qlayers import prepare_weight_quantizers
+from qkeras.qlayers import quantization_config
 from qkeras.qlayers import register_layer
 from qkeras.qlayers import serialize_quantizer
 
@@ -27,31 +26,21 @@ __all__ = [
     "QBidirectional",
 ]
 
-_QUANTIZER_NAMES = ("kernel_quantizer", "recurrent_quantizer",
-                    "bias_quantizer", "state_quantizer")
-
-
 class _QCellMixin(QLayerMixin):
   """Quantizers of a recurrent cell: kernel, recurrent, bias and state."""
 
-  def _prepare_cell(self, owner, args):
-    """Quantizers and automatic ranges; returns the Keras cell arguments."""
-    raw, internal = prepare_weight_quantizers(
-        owner, args, ("kernel", "recurrent", "bias"), args["use_bias"])
-    raw["state_quantizer"] = args.pop("state_quantizer")
-    internal["state_quantizer"] = layer_quantizer(owner, "state_quantizer",
-                                                  raw["state_quantizer"])
-    for name in ("kernel_quantizer", "recurrent_quantizer", "bias_quantizer"):
-      args.pop(name)
-    for name in ("activation", "recurrent_activation"):
-      if name in args:
-        args[name] = layer_quantizer(owner, name, args[name])
-    self._pending_quantizers = (raw, internal)
-    return args
+  _quantizer_names = ("kernel_quantizer", "recurrent_quantizer",
+                      "bias_quantizer", "state_quantizer")
+  _weight_quantizers = ("kernel_quantizer", "recurrent_quantizer")
+  _constrained_weights = {"kernel": None, "recurrent": None,
+                          "bias": "use_bias"}
+  _activation_names = ("activation",)
 
-  def _finish_cell(self):
-    self._set_quantizers(*self._pending_quantizers)
-    del self._pending_quantizers
+  def _prepare_arguments(self, owner, arguments):
+    """``implementation=0`` (deprecated) is ``implementation=1``."""
+    super()._prepare_arguments(owner, arguments)
+    if arguments.get("implementation") == 0:
+      arguments["implementation"] = 1
 
   def _weights(self, training):
     """The quantized kernel, recurrent kernel and bias (None without).
@@ -89,12 +78,8 @@ class _QCellMixin(QLayerMixin):
 
   def get_config(self):
     config = super().get_config()
-    config.update(self._quantizer_config())
-    for name in ("activation", "recurrent_activation"):
-      if name in config:
-        config[name] = serialize_quantizer(getattr(self, name))
-    if hasattr(self, "implementation"):  # LSTM and GRU cells
-      config["implementation"] = self.implementation
+    for name in self._activation_names:
+      config[name] = serialize_quantizer(getattr(self, name))
     return config
 
 
@@ -117,11 +102,7 @@ class QSimpleRNNCell(_QCellMixin, keras.layers.SimpleRNNCell):
                kernel_quantizer=None, recurrent_quantizer=None,
                bias_quantizer=None, state_quantizer=None, dropout=0.0,
                recurrent_dropout=0.0, **kwargs):
-    args = constructor_arguments(locals())
-    args = self._prepare_cell(f"QSimpleRNNCell(name={kwargs.get('name')!r})",
-                              args)
-    super().__init__(**args, **kwargs)
-    self._finish_cell()
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, sequence, states, training=False):
     prev_output = states[0] if isinstance(states, (list, tuple)) else states
@@ -147,6 +128,9 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
   ``c`` of the previous step. ``unit_forget_bias`` is honoured (QKeras
   always used True)."""
 
+  _activation_names = ("activation", "recurrent_activation")
+  _own_names = ("implementation",)
+
   def __init__(self, units, activation="quantized_tanh",
                recurrent_activation="hard_sigmoid", use_bias=True,
                kernel_initializer="glorot_uniform",
@@ -158,11 +142,7 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
                recurrent_quantizer=None, bias_quantizer=None,
                state_quantizer=None, dropout=0.0, recurrent_dropout=0.0,
                implementation=1, **kwargs):
-    args = constructor_arguments(locals())
-    args = self._prepare_cell(f"QLSTMCell(name={kwargs.get('name')!r})", args)
-    super().__init__(**args, **kwargs)
-    self.implementation = 1 if implementation == 0 else implementation
-    self._finish_cell()
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, inputs, states, training=False):
     h_tm1 = self._state(states[0], training)
@@ -203,6 +183,9 @@ class QGRUCell(_QCellMixin, keras.layers.GRUCell):
   (QKeras used the input kernel there).
   """
 
+  _activation_names = ("activation", "recurrent_activation")
+  _own_names = ("implementation",)
+
   def __init__(self, units, activation="quantized_tanh",
                recurrent_activation="hard_sigmoid", use_bias=True,
                kernel_initializer="glorot_uniform",
@@ -214,12 +197,7 @@ class QGRUCell(_QCellMixin, keras.layers.GRUCell):
                bias_quantizer=None, state_quantizer=None, dropout=0.0,
                recurrent_dropout=0.0, implementation=1, reset_after=False,
                **kwargs):
-    args = constructor_arguments(locals())
-    del args["implementation"]
-    args = self._prepare_cell(f"QGRUCell(name={kwargs.get('name')!r})", args)
-    super().__init__(**args, **kwargs)
-    self.implementation = 1 if implementation == 0 else implementation
-    self._finish_cell()
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def call(self, inputs, states, training=False):
     h_prev = states[0] if isinstance(states, (list, tuple)) else states
@@ -309,12 +287,9 @@ class _QRNNBase(keras.layers.RNN):
     return [self.cell.kernel, self.cell.recurrent_kernel]
 
   def get_quantization_config(self):
-    config = {name: str(getattr(self.cell, name + "_internal"))
-              for name in _QUANTIZER_NAMES}
-    config["activation"] = str(self.cell.activation)
-    if hasattr(self.cell, "recurrent_activation"):
-      config["recurrent_activation"] = str(self.cell.recurrent_activation)
-    return config
+    cell = self.cell
+    return quantization_config(cell, cell._quantizer_names +
+                               cell._activation_names)
 
   def get_config(self):
     config = super().get_config()
@@ -347,7 +322,8 @@ _CELL_PROPERTIES = (
     "recurrent_initializer", "bias_initializer", "kernel_regularizer",
     "recurrent_regularizer", "bias_regularizer", "kernel_constraint",
     "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout",
-) + _QUANTIZER_NAMES + tuple(n + "_internal" for n in _QUANTIZER_NAMES)
+) + _QCellMixin._quantizer_names + tuple(
+    n + "_internal" for n in _QCellMixin._quantizer_names)
 
 
 @register_layer

@@ -8,10 +8,8 @@ from qkeras.qdepthwise_conv2d_transpose import channel_groups
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import _add_bias
 from qkeras.qlayers import apply_quantizer
-from qkeras.qlayers import layer_quantizer
+from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import reject_foreign_quantizers
-from qkeras.qlayers import serialize_quantizer
 
 __all__ = ["QSeparableConv2DTranspose"]
 
@@ -28,6 +26,13 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
   quantized bias, then ``pointwise_activation``.
   """
 
+  _quantizer_names = ("depthwise_kernel_quantizer",
+                      "pointwise_kernel_quantizer", "bias_quantizer")
+  _weight_quantizers = ("depthwise_kernel_quantizer",
+                        "pointwise_kernel_quantizer")
+  _activation_names = ("depthwise_activation", "pointwise_activation")
+  _listed_activations = _activation_names
+  _own_names = ("depth_multiplier",) + _activation_names
   # Keras 2's Conv2DTranspose config has ``groups`` (always 1 here).
   _legacy_keys = ("groups",)
 
@@ -37,29 +42,7 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
                use_bias=True, depthwise_kernel_quantizer=None,
                pointwise_kernel_quantizer=None, bias_quantizer=None,
                **kwargs):
-    owner = f"QSeparableConv2DTranspose(name={kwargs.get('name')!r})"
-    reject_foreign_quantizers(owner, kwargs)
-    dq = layer_quantizer(owner, "depthwise_kernel_quantizer",
-                         depthwise_kernel_quantizer, True)
-    pq = layer_quantizer(owner, "pointwise_kernel_quantizer",
-                         pointwise_kernel_quantizer, True)
-    bq = layer_quantizer(owner, "bias_quantizer", bias_quantizer)
-    super().__init__(filters=filters, kernel_size=kernel_size,
-                     strides=strides, padding=padding,
-                     output_padding=output_padding, use_bias=use_bias,
-                     **kwargs)
-    self.depth_multiplier = depth_multiplier
-    self.depthwise_activation = layer_quantizer(owner, "depthwise_activation",
-                                                depthwise_activation)
-    self.pointwise_activation = layer_quantizer(owner, "pointwise_activation",
-                                                pointwise_activation)
-    self._set_quantizers(
-        {"depthwise_kernel_quantizer": depthwise_kernel_quantizer,
-         "pointwise_kernel_quantizer": pointwise_kernel_quantizer,
-         "bias_quantizer": bias_quantizer},
-        {"depthwise_kernel_quantizer": dq, "pointwise_kernel_quantizer": pq,
-         "bias_quantizer": bq})
-    self.quantizers += [self.depthwise_activation, self.pointwise_activation]
+    super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def build(self, input_shape):
     axis = -1 if self.data_format == "channels_last" else 1
@@ -78,13 +61,7 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     self.pointwise_kernel = self.add_weight(
         name="pointwise_kernel", shape=(1, 1, self.filters, channels),
         **common)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(self.filters,),
-          initializer=self.bias_initializer,
-          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-    else:
-      self.bias = None
+    self._add_bias_weight(self.filters)
 
   def call(self, inputs, training=None):
     depthwise = self._quantize("depthwise_kernel_quantizer",
@@ -111,16 +88,6 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     if self.pointwise_activation is not None:
       outputs = apply_quantizer(self.pointwise_activation, outputs, training)
     return outputs
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(self._quantizer_config())
-    config["depth_multiplier"] = self.depth_multiplier
-    config["depthwise_activation"] = serialize_quantizer(
-        self.depthwise_activation)
-    config["pointwise_activation"] = serialize_quantizer(
-        self.pointwise_activation)
-    return config
 
   def get_prunable_weights(self):
     weights = [self.depthwise_kernel, self.pointwise_kernel]
