@@ -3,19 +3,23 @@
 ``QAdaptiveActivation``, the ``Clip`` constraint and ``QInitializer``.
 
 Every Q-layer is a thin subclass of its Keras 3 layer plus ``QLayerMixin``,
-which owns the quantizers:
+the base that owns construction: the layer declares its quantizer layout in
+class attributes and its explicit (upstream) ``__init__`` forwards to the
+base, which
 
-* ``__init__``: each ``*_quantizer`` argument (object, string or
-  ``{"class_name", "config"}`` dict) becomes ``self.<name>_internal =
+* resolves each ``*_quantizer`` argument (object, string or
+  ``{"class_name", "config"}`` dict) into ``self.<name>_internal =
   get_quantizer(arg)``; weight quantizers get ``_set_trainable_parameter()``
   (QKeras switches ``alpha=None`` to ``"auto_po2"`` there); the raw argument
   stays in ``self.<name>``; weights get QKeras's automatic ``Clip`` constraint
   and ``QInitializer``;
-* ``call``: the float "shadow" weights are quantized on the fly
-  (``self._quantize(...)``) and ``training`` is passed to every quantizer, so
-  stochastic quantizers are random only in training;
-* ``get_config``: every quantizer is serialized as a ``{"class_name",
-  "config"}`` dict (the layout hls4ml reads); ``from_config`` rebuilds it.
+* generates ``get_config`` (every quantizer as a ``{"class_name", "config"}``
+  dict, the layout hls4ml reads), ``from_config`` and
+  ``get_quantization_config``.
+
+In ``call`` the float "shadow" weights are quantized on the fly
+(``self._quantize(...)``) and ``training`` is passed to every quantizer, so
+stochastic quantizers are random only in training.
 """
 
 import sys
