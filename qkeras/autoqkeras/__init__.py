@@ -29,8 +29,8 @@ from qkeras.autoqkeras.utils import print_qmodel_summary
 from qkeras.autoqkeras.utils import save_quantization_dict
 # QKeras's ``from qkeras.autoqkeras import *`` also gave these (its notebooks
 # rely on it).
-from qkeras.utils import clone_model
-from qkeras.utils import model_quantize
+from qkeras._convert import clone_model
+from qkeras._convert import model_quantize
 
 __all__ = ["AutoQKeras", "AutoQKerasScheduler", "AutoQKHyperModel",
            "REGISTERED_LAYERS", "Q_LAYERS", "SEQUENCE_LAYERS",

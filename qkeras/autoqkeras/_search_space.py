@@ -31,8 +31,8 @@ from qkeras.autoqkeras._common import make_target
 from qkeras.autoqkeras.quantization_config import default_quantization_config
 from qkeras.autoqkeras.utils import activation_name
 from qkeras.autoqkeras.utils import print_qmodel_summary
-from qkeras.utils import model_quantize
-from qkeras.utils import quantized_model_from_json
+from qkeras._convert import model_quantize
+from qkeras._io import quantized_model_from_json
 
 REGISTERED_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
                      "SimpleRNN", "LSTM", "GRU", "Bidirectional",

@@ -34,6 +34,7 @@ from qkeras.autoqkeras._search_space import _hp_key
 from qkeras.autoqkeras._search_space import _is_class_key
 from qkeras.autoqkeras._search_space import _layer_classes
 from qkeras.autoqkeras.utils import print_qmodel_summary
+from qkeras._io import load_qmodel
 
 MODES = ("random", "bayesian", "hyperband")
 
@@ -504,7 +505,6 @@ class AutoQKerasScheduler:
     max_trials = self.tuner_kwargs.get("max_trials", 10)
     model = self.model
     if self.next_block > 0:
-      from qkeras.utils import load_qmodel  # pylint: disable=g-import-not-at-top
       model = self._compile_like_original(
           load_qmodel(self._model_file(self.next_block - 1),
                       custom_objects=self.custom_objects, compile=False))

@@ -100,5 +100,5 @@ from qkeras.autoqkeras.forgiving_metrics import forgiving_factor
 from qkeras.autoqkeras.quantization_config import default_quantization_config
 from qkeras.autoqkeras.utils import activation_name
 from qkeras.autoqkeras.utils import print_qmodel_summary
-from qkeras.utils import model_quantize
-from qkeras.utils import quantized_model_from_json
+from qkeras._convert import model_quantize
+from qkeras._io import quantized_model_from_json
