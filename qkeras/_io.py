@@ -44,8 +44,7 @@ def _add_supported_quantized_objects(custom_objects):
       obj = getattr(module, name)
       if isinstance(obj, type) or callable(obj):
         custom_objects[name] = obj
-  for name in quantizer_registry._QUANTIZERS_REGISTRY.names():  # pylint: disable=protected-access
-    custom_objects[name] = quantizer_registry.lookup_quantizer(name)
+  custom_objects.update(quantizer_registry.registered_quantizers())
   for function in quantizers._QUANTIZER_FUNCTIONS.values():  # pylint: disable=protected-access
     custom_objects[function.__name__] = function
 

@@ -193,7 +193,7 @@ def _plain_name_quantizers(name):
     for key, value in layer["config"].items():
       if (isinstance(value, dict) and
           value.get("__passive_serialization__") and
-          value.get("class_name") in quantizer_registry._QUANTIZERS_REGISTRY):  # pylint: disable=protected-access
+          value.get("class_name") in quantizer_registry.registered_quantizers()):
         found.append((layer["config"]["name"], key, value["class_name"]))
   return found
 
