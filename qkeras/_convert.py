@@ -584,6 +584,8 @@ _BASE_LAYER_KEYS = ("name", "trainable", "dtype")
 
 
 def is_folded(layer):
+  """Whether ``layer`` is a batch-norm-folded layer (``QConv2DBatchnorm``,
+  ``QDepthwiseConv2DBatchnorm`` or ``QDenseBatchnorm``)."""
   return type(layer) in _UNFOLDED
 
 
@@ -615,7 +617,7 @@ def unfold_model(model):
 
 
 # ---------------------------------------------------------------------------
-# Cloning.
+# Quantizer-config lookup and cloning.
 # ---------------------------------------------------------------------------
 
 
