@@ -224,12 +224,10 @@ class QDepthwiseConv2D(QLayerMixin, keras.layers.DepthwiseConv2D):
                        f"defined, got input shape {tuple(input_shape)}.")
     self.input_spec = keras.layers.InputSpec(ndim=4,
                                              axes={channel_axis: channels})
-    self.depthwise_kernel = self.add_weight(
-        name="depthwise_kernel",
-        shape=tuple(self.kernel_size) + (channels, self.depth_multiplier),
-        initializer=self.depthwise_initializer,
-        regularizer=self.depthwise_regularizer,
-        constraint=self.depthwise_constraint)
+    self.depthwise_kernel = self._add_weight_from_settings(
+        "depthwise_kernel",
+        tuple(self.kernel_size) + (channels, self.depth_multiplier),
+        "depthwise")
     self._add_bias_weight(channels * self.depth_multiplier)
 
   def _linear(self, inputs, kernel):

@@ -75,12 +75,9 @@ class QDepthwiseConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
     axis = -1 if self.data_format == "channels_last" else 1
     self.input_spec = keras.layers.InputSpec(min_ndim=4,
                                              axes={axis: channels})
-    self.depthwise_kernel = self.add_weight(
-        name="depthwise_kernel",
-        shape=tuple(self.kernel_size) + (channels, self.group_size),
-        initializer=self.kernel_initializer,
-        regularizer=self.kernel_regularizer,
-        constraint=self.kernel_constraint)
+    self.depthwise_kernel = self._add_weight_from_settings(
+        "depthwise_kernel",
+        tuple(self.kernel_size) + (channels, self.group_size), "kernel")
     self._add_bias_weight(channels)
 
   def call(self, inputs, training=None):

@@ -454,14 +454,21 @@ class QLayerMixin(QuantizerStateMixin):
                            "get_quantization_config.")
     return lambda: quantization_config(self, keys)
 
+  def _add_weight_from_settings(self, name, shape, prefix):
+    """A weight ``name`` of ``shape`` with the layer's
+    ``<prefix>_initializer``, ``<prefix>_regularizer`` and (if it has one)
+    ``<prefix>_constraint``."""
+    return self.add_weight(
+        name=name, shape=shape,
+        initializer=getattr(self, prefix + "_initializer"),
+        regularizer=getattr(self, prefix + "_regularizer"),
+        constraint=getattr(self, prefix + "_constraint", None))
+
   def _add_bias_weight(self, units):
     """``self.bias``: a ``(units,)`` weight with the layer's bias
     initializer, regularizer and constraint (None without ``use_bias``)."""
-    self.bias = None
-    if self.use_bias:
-      self.bias = self.add_weight(
-          name="bias", shape=(units,), initializer=self.bias_initializer,
-          regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+    self.bias = (self._add_weight_from_settings("bias", (units,), "bias")
+                 if self.use_bias else None)
 
   def _quantize(self, name, value, training=None):
     """Applies quantizer ``name`` to ``value`` when one was given.

@@ -38,12 +38,8 @@ class QScaleShift(QLayerMixin, keras.layers.Layer):
       setattr(self, name, keras.regularizers.get(getattr(self, name)))
 
   def build(self, input_shape):
-    self.weight = self.add_weight(
-        name="weight", shape=(1, 1), initializer=self.weight_initializer,
-        regularizer=self.weight_regularizer)
-    self.bias = self.add_weight(
-        name="bias", shape=(1, 1), initializer=self.bias_initializer,
-        regularizer=self.bias_regularizer)
+    self.weight = self._add_weight_from_settings("weight", (1, 1), "weight")
+    self.bias = self._add_weight_from_settings("bias", (1, 1), "bias")
 
   def call(self, inputs, training=None):
     x = inputs * self._quantize("weight_quantizer", self.weight, training)

@@ -52,15 +52,10 @@ class QSeparableConv2DTranspose(QLayerMixin, keras.layers.Conv2DTranspose):
                        "channel dimension of the inputs must be defined.")
     self.input_spec = keras.layers.InputSpec(min_ndim=4,
                                              axes={axis: channels})
-    common = dict(initializer=self.kernel_initializer,
-                  regularizer=self.kernel_regularizer,
-                  constraint=self.kernel_constraint)
-    self.depthwise_kernel = self.add_weight(
-        name="depthwise_kernel",
-        shape=tuple(self.kernel_size) + (1, channels), **common)
-    self.pointwise_kernel = self.add_weight(
-        name="pointwise_kernel", shape=(1, 1, self.filters, channels),
-        **common)
+    self.depthwise_kernel = self._add_weight_from_settings(
+        "depthwise_kernel", tuple(self.kernel_size) + (1, channels), "kernel")
+    self.pointwise_kernel = self._add_weight_from_settings(
+        "pointwise_kernel", (1, 1, self.filters, channels), "kernel")
     self._add_bias_weight(self.filters)
 
   def call(self, inputs, training=None):

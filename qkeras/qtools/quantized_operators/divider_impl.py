@@ -17,6 +17,11 @@ class IDividerImpl(multiplier_impl.OperatorImpl):
     super().__init__(output_quantizer)
     self.numerator_quantizer = numerator_quantizer
     self.denominator_quantizer = denominator_quantizer
+    self._set_format(numerator_quantizer, denominator_quantizer)
+
+  def _set_format(self, numerator, denominator):
+    """Fills in ``self.output`` and the gate costs (each divider's rule)."""
+    raise NotImplementedError
 
 
 class FloatingPointDivider(IDividerImpl):
@@ -25,10 +30,7 @@ class FloatingPointDivider(IDividerImpl):
 
   IMPLEMENTED_AS = "mul"
 
-  def __init__(self, numerator_quantizer, denominator_quantizer,
-               output_quantizer):
-    super().__init__(numerator_quantizer, denominator_quantizer,
-                     output_quantizer)
+  def _set_format(self, numerator_quantizer, denominator_quantizer):
     if self.output.bits is None:
       self.output.bits = max(
           [q.bits for q in (numerator_quantizer, denominator_quantizer)
@@ -46,10 +48,7 @@ class Shifter(IDividerImpl):
 
   IMPLEMENTED_AS = "shifter"
 
-  def __init__(self, numerator_quantizer, denominator_quantizer,
-               output_quantizer):
-    super().__init__(numerator_quantizer, denominator_quantizer,
-                     output_quantizer)
+  def _set_format(self, numerator_quantizer, denominator_quantizer):
     qbits, po2 = numerator_quantizer, denominator_quantizer
     neg_min_exp, _ = po2.get_min_max_exp()
     multiplier_impl.shift_format(self.output, qbits, po2,
@@ -65,10 +64,7 @@ class Subtractor(IDividerImpl):
 
   IMPLEMENTED_AS = "add"
 
-  def __init__(self, numerator_quantizer, denominator_quantizer,
-               output_quantizer):
-    super().__init__(numerator_quantizer, denominator_quantizer,
-                     output_quantizer)
+  def _set_format(self, numerator_quantizer, denominator_quantizer):
     num, den = numerator_quantizer, denominator_quantizer
     out = self.output
     multiplier_impl.exponent_sum_format(out, num, den, 1, operator.truediv)

@@ -185,17 +185,30 @@ class QuantizedBits(IQuantizer):
         post_training_scale=post_training_scale)
 
 
-class QuantizedTanh(QuantizedBits):
-  """``quantized_tanh(bits)``: signed, ``int_bits`` left at -1 (as QKeras)."""
+class _SignedFixedPoint(QuantizedBits):
+  """A signed fixed-point format (mode 0) named ``_NAME``, read from a
+  quantizer's ``bits`` and, with ``_HAS_INTEGER``, its ``integer``."""
+
+  _NAME = None
+  _HAS_INTEGER = True
 
   def __init__(self):
     super().__init__()
-    self.name = "quantized_tanh"
+    self.name = self._NAME
 
   def convert_qkeras_quantizer(self, quantizer):
     self.mode = 0
     self.bits = to_int(quantizer.bits)
+    if self._HAS_INTEGER:
+      self.int_bits = to_int(quantizer.integer)
     self.is_signed = 1
+
+
+class QuantizedTanh(_SignedFixedPoint):
+  """``quantized_tanh(bits)``: signed, ``int_bits`` left at -1 (as QKeras)."""
+
+  _NAME = "quantized_tanh"
+  _HAS_INTEGER = False
 
   def convert_to_qkeras_quantizer(self, symmetric=False,
                                   use_stochastic_rounding=False,
@@ -205,18 +218,10 @@ class QuantizedTanh(QuantizedBits):
         symmetric=symmetric, use_real_tanh=use_real_tanh)
 
 
-class QuantizedUlaw(QuantizedBits):
+class QuantizedUlaw(_SignedFixedPoint):
   """``quantized_ulaw(bits, integer)``: signed fixed point."""
 
-  def __init__(self):
-    super().__init__()
-    self.name = "quantized_ulaw"
-
-  def convert_qkeras_quantizer(self, quantizer):
-    self.mode = 0
-    self.bits = to_int(quantizer.bits)
-    self.int_bits = to_int(quantizer.integer)
-    self.is_signed = 1
+  _NAME = "quantized_ulaw"
 
   def convert_to_qkeras_quantizer(self, symmetric=0, u=255.0):
     return quantizers.quantized_ulaw(bits=self.bits, integer=self.int_bits,
@@ -349,7 +354,6 @@ class FloatingPoint(IQuantizer):
     super().__init__()
     self.mode = 5
     self.bits = bits
-    self.int_bits = -1
     self.is_signed = 1
     self.is_floating_point = True
     self.name = "floating_point"
