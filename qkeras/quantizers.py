@@ -600,16 +600,16 @@ def _fixed_point_format(family, bits, integer, signed=True):
   ``integer == 1`` 2 signed bits are ternary (mode 2) and 1 unsigned bit is
   binary 0/1 (mode 4); ``integer`` None: no integer bits argument."""
   mode = 0
-  if integer is not None and _as_int(integer) == 1:
-    if signed and bits == 2:
-      mode = 2
-    elif not signed and bits == 1:
-      mode = 4
+  narrow = (signed and bits == 2) or (not signed and bits == 1)
+  if narrow and integer is not None and _as_int(integer) == 1:
+    mode = 2 if signed else 4
   return QuantizerFormat(family, mode, int(bits), signed)
 
 
 def _as_int(value):
-  return int(np.asarray(_qmath.to_numpy(value)))
+  """``value`` (a number or a variable; per-channel values such as
+  ``QAdaptiveActivation``'s integer bits give their largest) as an int."""
+  return int(np.max(np.asarray(_qmath.to_numpy(value))))
 
 
 # ==========================================================================
