@@ -29,12 +29,32 @@ import os
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import qkeras  # cheap here: python -m qkeras.demo defers its imports
+
+
+def _parser():
+  parser = argparse.ArgumentParser(
+      prog="python -m qkeras.demo", description=__doc__.split("\n\n")[0])
+  parser.add_argument("--seed", type=int, default=0,
+                      help="seed of the generated kernel and the training "
+                      "(default 0)")
+  parser.add_argument("--epochs", type=int, default=20,
+                      help="training epochs on the digits (default 20)")
+  return parser
+
+
+if __name__ == "__main__":
+  # ``python -m qkeras.demo`` defers the package's imports (see
+  # qkeras/__init__.py): answer ``--help`` before anything loads Keras, and
+  # quiet TensorFlow's C++ start-up log unless the user set a level.
+  _parser().parse_args()
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  with qkeras._tensorflow_log_level_applied():  # pylint: disable=protected-access
+    qkeras._finish_import()  # pylint: disable=protected-access
 
 import keras  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-import qkeras  # pylint: disable=g-import-not-at-top
 from qkeras.quantizers import get_quantizer  # pylint: disable=g-import-not-at-top
 
 TRANSFER = ["quantized_bits(4,0,1)", "quantized_relu(3,1)", "quantized_tanh(4)",
@@ -370,13 +390,7 @@ def rnn_demo(out, epochs, seed=0):
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(
-      prog="python -m qkeras.demo", description=__doc__.split("\n\n")[0])
-  parser.add_argument("--seed", type=int, default=0,
-                      help="seed of the generated kernel and the training "
-                      "(default 0)")
-  parser.add_argument("--epochs", type=int, default=20,
-                      help="training epochs on the digits (default 20)")
+  parser = _parser()
   args = parser.parse_args(argv)
   if args.epochs < 1:
     parser.error(f"--epochs must be at least 1, got {args.epochs}")

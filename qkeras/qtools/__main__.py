@@ -8,6 +8,9 @@ import json
 import os
 import sys
 
+# Quiet TensorFlow's C++ start-up log unless the user set a level. Nothing
+# has loaded Keras yet: ``python -m qkeras.qtools`` defers the package's
+# imports to ``main()`` (qkeras/__init__.py), so ``--help`` loads none.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -69,8 +72,11 @@ def main(argv=None, out=None):
   out = out or sys.stdout
   args = _parser().parse_args(argv)
   try:
+    import qkeras  # pylint: disable=g-import-not-at-top
+    # Loads Keras and registers every qkeras class (deferred at start-up).
+    with qkeras._tensorflow_log_level_applied():  # pylint: disable=protected-access
+      qkeras._finish_import()  # pylint: disable=protected-access
     import keras  # pylint: disable=g-import-not-at-top
-    import qkeras  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
     from qkeras.qtools import QTools  # pylint: disable=g-import-not-at-top
     if not os.path.exists(args.model):
       raise ValueError(f"no such file: {args.model}")
