@@ -8,19 +8,20 @@ no environment variables, no Keras configuration, no eager-mode assertion.
 
 ``import qkeras`` imports every submodule, which registers every Q-layer and
 quantizer class with Keras: ``keras.models.load_model`` then needs no
-``custom_objects``. There is one exception, for the package's own command-line
-entry points. ``python -m qkeras.demo`` and ``python -m qkeras.qtools`` make
-Python import this package while it locates their module, before their own
-code runs; at that moment ``sys.argv[0]`` is ``"-m"`` (see the Python docs of
+``custom_objects`` (a README promise; this is why the package is not lazy in
+general). There is one exception, for the package's own command-line entry
+points. ``python -m qkeras.demo`` and ``python -m qkeras.qtools`` make Python
+import this package while it locates their module, before their own code
+runs; at that moment ``sys.argv[0]`` is ``"-m"`` (see the Python docs of
 ``-m``) and ``sys.orig_argv`` names the module. In exactly that case the
 submodules are not imported here: the entry point first answers ``--help``
 and sets its default ``TF_CPP_MIN_LOG_LEVEL`` (before anything loads Keras,
-hence TensorFlow), then calls ``_finish_import()``. Until then, reading any
-other name of the package (``qkeras.QDense``, ``from qkeras import *``,
-``dir(qkeras)``) finishes the import first (a module ``__getattr__``). Every
-other import — user code, ``python -m`` of another module that imports
-qkeras, tests — is eager as before. See "The entry points" in
-docs/architecture.md.
+hence TensorFlow), then calls ``_finish_import()`` inside
+``_tensorflow_log_level_applied()``. Until then, reading any other name of
+the package (``qkeras.QDense``, ``from qkeras import *``, ``dir(qkeras)``)
+finishes the import first (a module ``__getattr__``). Every other import —
+user code, ``python -m`` of another module that imports qkeras, tests — is
+eager. See "The entry points and ``import qkeras``" in docs/architecture.md.
 """
 
 import contextlib as _contextlib
