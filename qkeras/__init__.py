@@ -49,7 +49,7 @@ _SUBMODULES = (
     "qnormalization", "qoctave", "qpooling", "qrecurrent",
     "qseparable_conv2d_transpose", "quantizer_registry", "quantizers",
     "registry", "safe_eval", "utils",
-    "qtools", "qtools.run_qtools",  # qkeras.qtools is an attribute, as in QKeras
+    "qtools", "qtools.run_qtools",  # an attribute, as in QKeras
 )
 
 # Names re-exported at the top level: a submodule's whole ``__all__`` (None)
@@ -125,8 +125,8 @@ def _finish_import():
   namespace["safe_eval"] = _sys.modules["qkeras.safe_eval"]
 
 
-# A line of TensorFlow's C++ log (absl's format: "I0101 12:00:00.000 42 f.cc:1] ")
-# and the banner absl writes before its logging is initialized.
+# A TensorFlow C++ log line (absl: "I0101 12:00:00.000 42 f.cc:1] text") and
+# the banner absl writes before its logging is initialized.
 _TF_LOG_LINE = _re.compile(r"[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
 _TF_LOG_BANNER = "WARNING: All log messages before absl::InitializeLog()"
 
@@ -146,11 +146,14 @@ def _tensorflow_log_level_applied():
     level = int(_os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
   except ValueError:
     level = 0
-  if level <= 0:
+  try:
+    saved = _os.dup(2) if level > 0 else None
+  except OSError:  # no stderr file descriptor (e.g. pythonw)
+    saved = None
+  if saved is None:
     yield
     return
   _sys.stderr.flush()
-  saved = _os.dup(2)
   with _tempfile.TemporaryFile() as captured:
     _os.dup2(captured.fileno(), 2)
     try:
