@@ -8,6 +8,7 @@ values; here the quantized values are returned (and written to a file when
 asked) while the model keeps its weights.
 """
 
+import logging
 import os
 import tempfile
 
@@ -18,6 +19,8 @@ from qkeras import _graph, _qmath
 from qkeras import quantizers as qz
 from qkeras.qconvolutional import QConv2D, QDepthwiseConv2D
 from qkeras.qnormalization import QBatchNormalization
+
+logger = logging.getLogger(__name__)
 
 # A variable's name -> the quantizer arguments that may quantize it (the
 # first one the layer has is used).
@@ -166,7 +169,7 @@ def _quantized_layer_weights(model, verbose):
     qlayer = quantizable_layer(layer)
     if qlayer is None:
       if layer.weights and verbose:
-        print(" ", layer.name, "has not been quantized")
+        logger.info("  %s has not been quantized", layer.name)
       continue
     hw_weights, signs, scales, quantized = [], [], [], []
     has_sign = has_scale = False
@@ -188,8 +191,9 @@ def _quantized_layer_weights(model, verbose):
         qlayer.average_quantizer_internal is not None):
       entry.update(_pooling_factors(qlayer))
     if hasattr(qlayer, "get_folded_weights") and verbose:
-      print(layer.name, " conv and batchnorm weights cannot be seperately"
-            " quantized because they will be folded before quantization.")
+      logger.info("%s  conv and batchnorm weights cannot be seperately "
+                  "quantized because they will be folded before "
+                  "quantization.", layer.name)
     result[layer.name] = (layer, quantized, entry)
   return result
 
@@ -300,14 +304,20 @@ def model_save_quantized_weights(model, filename=None, custom_objects=None):  # 
   ones). With ``filename`` (``*.weights.h5`` or ``*.h5``) the weights are
   saved with the quantized values in place of the float ones; load them with
   ``model.load_weights(filename)`` to get QKeras's quantized model.
+
+  QKeras's progress lines (``... quantizing model``, ``<name> has not been
+  quantized``, ``Fuse <conv> output with <bn> ...``) go to this module's
+  logger at level INFO (``logging.basicConfig(level=logging.INFO)`` shows
+  them).
   """
-  print("... quantizing model")
+  logger.info("... quantizing model")
   quantized = _quantized_layer_weights(model, verbose=True)
   saved_weights = {name: entry for name, (_, _, entry) in quantized.items()}
   fusing, _ = find_bn_fusing_layer_pair(model)
   layers = {layer.name: layer for layer in _graph.flat_layers(model)}
   for conv_name, bn_name in fusing.items():
-    print(f"Fuse {conv_name} output with {bn_name} for hardware inference.")
+    logger.info("Fuse %s output with %s for hardware inference.", conv_name,
+                bn_name)
     add_bn_fusing_weights(layers[conv_name], layers[bn_name], saved_weights)
   if filename:
     _write_weights(model, quantized, filename)
@@ -327,12 +337,12 @@ def get_model_sparsity(model, per_layer=False, allow_list=None):
   Over the layers of ``model`` with quantizers whose class is in
   ``allow_list`` (default: QKeras's list of dense, convolution and
   recurrent classes). Returns the total fraction, or with ``per_layer``
-  ``(total, [(layer_name, fraction), ...])``. Prints what
-  ``model_save_quantized_weights`` prints (as QKeras) but does not change
-  the model.
+  ``(total, [(layer_name, fraction), ...])``. Logs what
+  ``model_save_quantized_weights`` logs (QKeras printed it) and does not
+  change the model.
   """
   allow_list = _SPARSITY_ALLOW_LIST if allow_list is None else allow_list
-  print("... quantizing model")
+  logger.info("... quantizing model")
   quantized = _quantized_layer_weights(model, verbose=True)
   per_layer_result, all_values = [], []
   for name, (layer, values, _) in quantized.items():
@@ -432,11 +442,12 @@ def quantized_model_debug(model, X_test, plot=False, plt_instance=None):  # pyli
 def quantized_model_dump(model, x_test, output_dir=None, layers_to_dump=()):
   """Writes the outputs of ``layers_to_dump`` (all layers if empty) on
   ``x_test`` as raw float32 files ``<output_dir>/<layer>.bin``; without
-  ``output_dir`` a new temporary directory is used (its name is printed).
-  Returns the directory."""
+  ``output_dir`` a new temporary directory is used. Returns the directory;
+  the directory and each file written are logged at level INFO (QKeras
+  printed them)."""
   if output_dir is None:
     output_dir = tempfile.mkdtemp(prefix="qkeras_dump_")
-    print("temp dir", output_dir)
+    logger.info("temp dir %s", output_dir)
   os.makedirs(output_dir, exist_ok=True)
   layers = [l for l in _graph.flat_layers(model)
             if not layers_to_dump or l.name in layers_to_dump]
@@ -450,6 +461,6 @@ def quantized_model_dump(model, x_test, output_dir=None, layers_to_dump=()):
     outputs = [outputs]
   for layer, value in zip(layers, outputs):
     path = os.path.join(output_dir, layer.name + ".bin")
-    print("writing the layer output tensor to ", path)
+    logger.info("writing the layer output tensor to %s", path)
     np.asarray(value, np.float32).tofile(path)
   return output_dir

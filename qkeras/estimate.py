@@ -21,6 +21,7 @@ weights, with a bias. Layers of nested models are counted too.
 """
 
 import collections
+import logging
 
 import keras
 import numpy as np
@@ -31,6 +32,8 @@ from qkeras._export import get_model_sparsity
 from qkeras import quantizers as qz
 from qkeras.qconvolutional import QConv1D, QConv2D, QDepthwiseConv2D
 from qkeras.qlayers import QActivation, QAdaptiveActivation, QDense
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
   "analyze_accumulator",
@@ -94,7 +97,7 @@ def _operation_type(layer, x_quantizer):
   ``x_quantizer`` (None: unknown)."""
   w_mode, w_bits, w_sign = get_quant_mode(layer.get_quantizers()[0])
   if x_quantizer is None:
-    print(f"cannot determine presently model for {layer.name}")
+    logger.warning("cannot determine presently model for %s", layer.name)
     return "null", (w_mode, -1), (w_bits, -1), (w_sign, -1)
   x_mode, x_bits, x_sign = get_quant_mode(x_quantizer)
   return (_OPERATION_TABLE[w_mode][x_mode], (w_mode, x_mode),
@@ -365,7 +368,8 @@ def print_qstats(model):
   pair, the operation, weight bits, input bits), "Number of operation types
   in model" (totals per ``<op>``), "Weight profiling" (weights and biases
   per layer with their bits; Total Bits = sum of count * bits) and "Weight
-  sparsity" (``get_model_sparsity``, which prints ``... quantizing model``).
+  sparsity" (``get_model_sparsity``; QKeras's ``... quantizing model`` line
+  there is logged, not printed).
   Layers are sorted by name except in the sparsity section (model order).
   The model's weights are not changed.
   """

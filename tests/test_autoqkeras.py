@@ -388,7 +388,10 @@ def test_search_beats_float_reference_and_returns_trained_model(
   lines = [line for line in out.splitlines()
            if line.startswith("AutoQKeras trial")]
   assert len(lines) == trials
-  assert all("x reference" in line for line in lines)
+  # The cost is named by the goal (issue 21): bits or energy in pJ.
+  label = {"bits": "size (bits)", "energy": "energy (pJ)"}[goal["type"]]
+  assert all(f"| {label} " in line and "x reference" in line
+             for line in lines)
   history = autoqk.history()
   assert len(history["score"]) == trials
   assert history["score"] == sorted(history["score"], reverse=True)
@@ -404,6 +407,30 @@ def test_search_beats_float_reference_and_returns_trained_model(
   assert autoqk.get_learning_rate() == pytest.approx(1e-2)
   fig = plot_history(autoqk, filename=str(tmp_path / "history.png"))
   assert len(fig.axes) == 3 and os.path.getsize(tmp_path / "history.png")
+  assert fig.axes[2].get_ylabel() == label
+
+
+@pytest.mark.parametrize("goal, label", [(BITS, "size (bits)"),
+                                         (ENERGY, "energy (pJ)")],
+                         ids=["bits", "energy"])
+def test_plot_history_labels_the_cost_by_the_goal(goal, label):
+  # Issue 21: an energy search is not labelled "size".
+  target = make_target(goal)
+  assert target.size_label == label
+
+  class Search:  # what plot_history reads of an AutoQKeras
+    def __init__(self):
+      self.target = target
+
+    def history(self):
+      return {"trial_id": ["1", "0"], "score": [0.9, 0.8],
+              "trial_size": [10.0, 20.0], "val_acc": [0.9, 0.8]}
+
+  assert plot_history(Search()).axes[2].get_ylabel() == label
+  assert plot_history(Search().history()).axes[2].get_ylabel() == (
+      "trial size")
+  assert plot_history(Search(), size_label="cost").axes[2].get_ylabel() == (
+      "cost")
 
 
 @pytest.mark.slow

@@ -1,6 +1,8 @@
 """Tests for qkeras.qtools: the graph, the data-type map, QTools, the CLI
 and the examples."""
 
+import inspect
+import io
 import json
 import os
 import subprocess
@@ -288,7 +290,7 @@ def test_trial_map_follows_the_reference_rules():
   assert data_map["act2"]["output_quantizer"]["bits"] == 8
 
 
-def test_folded_rnn_separable_sequential_and_nested_models(capsys):
+def test_folded_rnn_separable_sequential_and_nested_models(caplog):
   from qkeras import QConv2DBatchnorm  # pylint: disable=g-import-not-at-top
   from qkeras import QLSTM  # pylint: disable=g-import-not-at-top
   from qkeras import QScaleShift  # pylint: disable=g-import-not-at-top
@@ -334,7 +336,7 @@ def test_folded_rnn_separable_sequential_and_nested_models(capsys):
   assert sep["depthwise_quantizer"]["shape"] == [3, 3, 4, 1]
   assert sep["pointwise_quantizer"]["shape"] == [1, 1, 4, 4]
   assert data_map["mac"]["unsupported"] is True  # passed through, marked
-  assert "QTools cannot parse QScaleShift" in capsys.readouterr().err
+  assert "QTools cannot parse QScaleShift" in caplog.text  # logged warning
   assert _entry(data_map, "mac", "output_quantizer") == (17, 7)
   # QLSTM (4 steps of 4 features, 3 units, 4 gates): kernel 4-bit x the
   # 17-bit input -> int 6, fraction 10 + 3 -> 20 bits (JSON int 7);
@@ -438,7 +440,8 @@ def test_command_line(tmp_path):
   assert lines[0].split() == ["layer", "class", "inputs", "outputs",
                               "parameters", "op_cost", "total"]
   assert [l.split()[0] for l in lines[1:]] == ["dw", "bn", "act1", "pw",
-                                               "act2", "total"]
+                                               "act2", "total",
+                                               "include_energy"]
   with open(out_json) as f:
     assert json.load(f) == json.loads(head)
   bad = subprocess.run([sys.executable, "-m", "qkeras.qtools",
@@ -454,6 +457,65 @@ def test_command_line(tmp_path):
   helped = subprocess.run([sys.executable, "-m", "qkeras.qtools", "--help"],
                           capture_output=True, text=True, env=env, check=True)
   assert "usage: python -m qkeras.qtools" in helped.stdout
+
+
+def _cli_totals(argv, path):
+  """The CLI's two totals for ``argv``: the table's "total (pJ)" (every
+  part) and the "include_energy total (pJ)" line."""
+  from qkeras.qtools import __main__ as cli  # pylint: disable=g-import-not-at-top
+  out = io.StringIO()
+  assert cli.main([path, "--no-map"] + argv, out=out) == 0
+  lines = out.getvalue().splitlines()
+  assert lines[-2].startswith("total (pJ)")
+  assert lines[-1].startswith("include_energy total (pJ)")
+  return int(lines[-2].split()[-1]), int(lines[-1].split()[-1])
+
+
+@pytest.mark.parametrize("argv, init, pe", [
+    ([], {}, {}),
+    (["--source-quantizer", "int8", "--keras-quantizer", "int8",
+      "--keras-accumulator", "int32", "--weights-on-memory", "sram",
+      "--activations-on-memory", "sram", "--min-sram-size",
+      str(8 * 16 * 1024 * 1024), "--no-rd-wr-on-io"],
+     {"source_quantizers": "int8", "keras_quantizer": "int8",
+      "keras_accumulator": "int32"},
+     {"weights_on_memory": "sram", "activations_on_memory": "sram",
+      "min_sram_size": 8 * 16 * 1024 * 1024, "rd_wr_on_io": False}),
+    (["--for-reference", "--is-inference", "--keras-quantizer", "int8",
+      "--keras-accumulator", "int32", "--weights-on-memory", "fixed"],
+     {"for_reference": True, "is_inference": True, "keras_quantizer": "int8",
+      "keras_accumulator": "int32"}, {"weights_on_memory": "fixed"}),
+])
+def test_command_line_agrees_with_the_api(argv, init, pe, tmp_path):
+  # Issue 21: the CLI's defaults are QTools's and pe()'s, so the same
+  # settings give the same energies (the table's total and extract_energy_sum).
+  model = _depthwise_bn()
+  x = keras.layers.Dense(3, name="float_dense")(keras.layers.Flatten()(
+      model.output))
+  model = keras.Model(model.input, x)
+  path = str(tmp_path / "m.keras")
+  model.save(path)
+  model = keras.models.load_model(path, compile=False)
+  qtools = QTools(model, **init)
+  energy = qtools.pe(**pe)
+  expected = (energy["total_cost"], qtools.extract_energy_sum(
+      qtools_settings.cfg.include_energy, energy))
+  assert _cli_totals(argv, path) == expected
+  assert expected[0] > expected[1] > 0
+
+
+def test_command_line_defaults_are_the_api_defaults():
+  from qkeras.qtools import __main__ as cli  # pylint: disable=g-import-not-at-top
+  args = vars(cli._parser().parse_args(["m.keras"]))  # pylint: disable=protected-access
+  for function, skip in ((QTools.__init__, ("self", "model",
+                                            "model_weights_already_quantized",
+                                            "hw_weight_dict")),
+                         (QTools.pe, ("self", "verbose"))):
+    for name, parameter in inspect.signature(function).parameters.items():
+      if name in skip:
+        continue
+      key = {"source_quantizers": "source_quantizer"}.get(name, name)
+      assert args[key] == parameter.default, name
 
 
 @pytest.mark.parametrize("example", ["example_generate_json",

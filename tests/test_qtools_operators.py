@@ -5,6 +5,7 @@ tests/fixtures/make_qkeras09_qtools_fixtures.py)."""
 
 import collections
 import json
+import logging
 import os
 import re
 
@@ -695,7 +696,7 @@ def fused_bn(inverse=None, use_beta=True, use_bias=True, qkeras_inverse=None):
   return factory
 
 
-def test_fused_bn(capsys):
+def test_fused_bn(capsys, caplog):
   fused = fused_bn()
   # inv*x: int 2+6, frac 5+9 -> 23 bits; inv*mean 15 bits int 5; inv*bias
   # 15 bits int 4; bias-mean: int 6, frac 10 -> 17; +beta: int 7 -> 18;
@@ -707,7 +708,10 @@ def test_fused_bn(capsys):
   assert bits_json(fused.internal_output.output) == (24, 10)
   assert fused.internal_accumulator is fused.internal_output
   assert fused.internal_output.implemented_as() == "add"
-  assert capsys.readouterr().out.count("adjust multiplier for auto_po2") == 3
+  # No auto_po2 quantizer: nothing printed or logged (QKeras printed
+  # "adjust multiplier for auto_po2 ..." 3 times here; issue 21).
+  assert capsys.readouterr().out == ""
+  assert "auto_po2" not in caplog.text
   fused = fused_bn(use_beta=False, use_bias=False)
   assert fused.multiplier_bias is None
   assert fused.fused_bias_adder is fused.multiplier_mean
@@ -737,7 +741,8 @@ def auto_po2_weight():
   return weight
 
 
-def test_adjust_multiplier_for_auto_po2(capsys):
+def test_adjust_multiplier_for_auto_po2(capsys, caplog):
+  caplog.set_level(logging.INFO, logger="qkeras.qtools")
   weight = auto_po2_weight()
   np.testing.assert_array_equal(Q.get_weight_scale(weight),
                                 [[2.0, 0.5, 0.25]])
@@ -746,7 +751,8 @@ def test_adjust_multiplier_for_auto_po2(capsys):
   assert (mult.output.bits, mult.output.int_bits) == (7, 4)
   auto_po2.adjust_multiplier_for_auto_po2(mult, weight)
   assert (mult.output.bits, mult.output.int_bits) == (10, 5)
-  assert capsys.readouterr().out == "adjust multiplier for auto_po2 ...\n"
+  assert capsys.readouterr().out == ""  # logged, not printed (issue 21)
+  assert caplog.messages == ["adjust multiplier for auto_po2 ..."]
   # A frozen (post-training) scale.
   weight = Q.quantized_bits(4, 0, 1, alpha="auto_po2",
                             post_training_scale=[1.0, 2.0, 8.0])
@@ -757,7 +763,7 @@ def test_adjust_multiplier_for_auto_po2(capsys):
   assert (mult.output.bits, mult.output.int_bits) == (10, 5)
 
 
-def test_adjust_multiplier_leaves_others_alone(capsys):
+def test_adjust_multiplier_leaves_others_alone(caplog):
   for weight in [Q.quantized_bits(8, 0, alpha=1.0), Q.ternary(), None]:
     mult = MultiplierFactory().make_multiplier(q(Q.quantized_bits(8, 0, 1)),
                                                q(Q.quantized_bits(4, 2, 1)))
@@ -766,9 +772,12 @@ def test_adjust_multiplier_leaves_others_alone(capsys):
   never_called = Q.quantized_bits(4, 0, 1, alpha="auto_po2")
   auto_po2.adjust_multiplier_for_auto_po2(mult, never_called)
   assert (mult.output.bits, mult.output.int_bits) == (11, 2)
-  err = capsys.readouterr().err
-  assert "[WARNING] auto_po2 is found in weight quantizer " in err
-  assert "without scale. Skip adjusting multiplier bits..." in err
+  # One logged warning, for the quantizer without a scale.
+  [record] = caplog.records
+  assert record.levelno == logging.WARNING
+  assert record.getMessage().startswith("auto_po2 is found in weight quantizer ")
+  assert record.getMessage().endswith(
+      "without scale. Skip adjusting multiplier bits...")
 
 
 def test_adjust_accumulator_for_auto_po2():

@@ -152,7 +152,10 @@ class _ProgressMixin:
     parts = [f"AutoQKeras trial {trial.trial_id} ({trial.status})"]
     if info is not None:
       ratio = info["trial_size"] / info["reference_size"]
-      parts.append(f"size {info['trial_size']:.6g} ({ratio:.3f}x reference)")
+      label = getattr(getattr(hypermodel, "target", None), "size_label",
+                      "size")
+      parts.append(f"{label} {info['trial_size']:.6g} "
+                   f"({ratio:.3f}x reference)")
     for name in sorted(trial.metrics.metrics):
       if name.startswith("val_") and not name.endswith(("loss", "trial")):
         value = _best(trial, name)

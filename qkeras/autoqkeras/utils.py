@@ -86,16 +86,25 @@ def _history_of(source):
                    f"{type(source).__name__}.")
 
 
+def _size_label_of(source):
+  """What the trial cost of ``source`` measures: its goal's
+  ``size_label`` ("size (bits)", "energy (pJ)"), or "trial size"."""
+  target = getattr(source, "target", None)
+  return getattr(target, "size_label", "trial size")
+
+
 def plot_history(history, filename=None, metric="val_acc", size_label=None):
   """Plots an AutoQKeras search per trial: score, ``metric`` and the trial
-  size (bits or energy), in the order the trials ran.
+  cost (bits or energy, by the goal), in the order the trials ran.
 
   Args:
     history: an ``AutoQKeras`` or its ``history()`` dict.
     filename: where to save the figure (png, pdf, ...); None: not saved.
     metric: the accuracy-like key of the history to plot (falls back to the
       first ``val_`` metric).
-    size_label: y label of the size plot (default "trial size").
+    size_label: y label of the cost plot (default: by the goal of an
+      ``AutoQKeras`` history, "size (bits)" or "energy (pJ)"; "trial size"
+      for a dict).
 
   Returns:
     The matplotlib figure (matplotlib is imported here, not by qkeras).
@@ -116,7 +125,7 @@ def plot_history(history, filename=None, metric="val_acc", size_label=None):
   order = np.argsort([int(t) for t in data["trial_id"]])
   trials = [int(data["trial_id"][i]) for i in order]
   series = [("score", data["score"]), (metric, data[metric]),
-            (size_label or "trial size", data["trial_size"])]
+            (size_label or _size_label_of(history), data["trial_size"])]
   fig, axes = plt.subplots(len(series), 1, sharex=True,
                            figsize=(7, 2.2 * len(series)))
   for ax, (label, values) in zip(axes, series):

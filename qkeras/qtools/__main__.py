@@ -15,10 +15,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _parser():
+  """The arguments; every default is the default of ``QTools(...)`` and
+  ``QTools.pe(...)``, so that the CLI and the API give the same energy for
+  the same settings."""
   p = argparse.ArgumentParser(
       prog="python -m qkeras.qtools",
       description="Print the QTools data-type map and the per-layer energy "
-      "estimate (Horowitz 45 nm, pJ) of a saved Keras model (.keras, .h5).")
+      "estimate (Horowitz 45 nm, pJ) of a saved Keras model (.keras, .h5). "
+      "Every default is the default of QTools(...) and QTools.pe(...).")
   p.add_argument("model", help="the saved model (.keras or .h5; qkeras "
                  "layers load without custom objects)")
   p.add_argument("--source-quantizer", action="append", metavar="Q",
@@ -30,26 +34,40 @@ def _parser():
   p.add_argument("--json", metavar="FILE",
                  help="also write the data-type map to FILE")
   p.add_argument("--keras-quantizer", metavar="Q",
-                 help="weight type of plain Keras layers (e.g. int8)")
+                 help="weight type of plain Keras layers (e.g. int8; "
+                 "default: the default intermediate quantizer)")
   p.add_argument("--keras-accumulator", metavar="Q",
-                 help="arithmetic type of plain Keras layers (e.g. int32)")
+                 help="arithmetic type of plain Keras layers (e.g. int32; "
+                 "default: the default intermediate quantizer)")
   p.add_argument("--for-reference", action="store_true",
                  help="describe the model as unquantized (with "
                  "--keras-quantizer/--keras-accumulator)")
-  p.add_argument("--weights-on-memory", default="sram",
-                 choices=("dram", "sram", "fixed"))
-  p.add_argument("--activations-on-memory", default="sram",
-                 choices=("dram", "sram", "fixed"))
-  p.add_argument("--min-sram-size", type=int, default=0, metavar="BITS")
-  p.add_argument("--rd-wr-on-io", action="store_true",
-                 help="the model's input and output go through DRAM")
+  p.add_argument("--is-inference", action="store_true",
+                 help="read the trained weights: po2 weights record how "
+                 "many distinct values they take")
+  p.add_argument("--weights-path", metavar="FILE",
+                 help="load these weights into the model first")
+  p.add_argument("--weights-on-memory", default="dram",
+                 choices=("dram", "sram", "fixed"),
+                 help="where the weights are read from (default: dram)")
+  p.add_argument("--activations-on-memory", default="dram",
+                 choices=("dram", "sram", "fixed"),
+                 help="where the activations are read from (default: dram)")
+  p.add_argument("--min-sram-size", type=int, default=0, metavar="BITS",
+                 help="the smallest SRAM (bits) read costs are computed "
+                 "for (default: 0)")
+  p.add_argument("--rd-wr-on-io", action=argparse.BooleanOptionalAction,
+                 default=True,
+                 help="the model's input and output go through DRAM "
+                 "(default: yes)")
   p.add_argument("--no-map", action="store_true",
                  help="print only the energy table")
   return p
 
 
 def energy_table(energy, out):
-  """Prints one row per layer and the totals."""
+  """Prints one row per layer and the totals: each row's and the last
+  row's "total" sum every part (``energy["total_cost"]``)."""
   parts = ("inputs", "outputs", "parameters", "op_cost")
   print(f"{'layer':28} {'class':24}" + "".join(f"{p:>13}" for p in parts) +
         f"{'total':>13}", file=out)
@@ -78,6 +96,7 @@ def main(argv=None, out=None):
       qkeras._finish_import()  # pylint: disable=protected-access
     import keras  # pylint: disable=g-import-not-at-top
     from qkeras.qtools import QTools  # pylint: disable=g-import-not-at-top
+    from qkeras.qtools import settings  # pylint: disable=g-import-not-at-top
     if not os.path.exists(args.model):
       raise ValueError(f"no such file: {args.model}")
     model = keras.models.load_model(args.model, compile=False)
@@ -88,7 +107,9 @@ def main(argv=None, out=None):
       qtools = QTools(model, process=args.process, source_quantizers=sources,
                       keras_quantizer=args.keras_quantizer,
                       keras_accumulator=args.keras_accumulator,
-                      for_reference=args.for_reference)
+                      for_reference=args.for_reference,
+                      is_inference=args.is_inference,
+                      weights_path=args.weights_path)
       energy = qtools.pe(weights_on_memory=args.weights_on_memory,
                          activations_on_memory=args.activations_on_memory,
                          min_sram_size=args.min_sram_size,
@@ -100,6 +121,8 @@ def main(argv=None, out=None):
     print(json.dumps(qtools.output_dict, indent=4), file=out)
     print(file=out)
   energy_table(energy, out)
+  counted = qtools.extract_energy_sum(settings.cfg.include_energy, energy)
+  print(f"{'include_energy total (pJ)':52}{counted:65d}", file=out)
   if args.json:
     qtools.qtools_stats_to_json(args.json)
   return 0

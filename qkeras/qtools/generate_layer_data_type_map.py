@@ -11,7 +11,7 @@ its arithmetic produces (accumulator, merge, pooling average, ...).
 
 import collections
 import copy
-import sys
+import logging
 
 import numpy as np
 
@@ -26,6 +26,8 @@ from qkeras.qtools.quantized_operators import qbn_factory
 from qkeras.qtools.quantized_operators import quantizer_factory as qf_module
 from qkeras.qtools.quantized_operators.quantizer_factory import TagMissingError
 from qkeras.qtools.settings import cfg
+
+logger = logging.getLogger(__name__)
 
 LayerDataType = collections.namedtuple(
     "LayerDataType",
@@ -504,9 +506,9 @@ def _recurrent(ctx, node_id, layer, inputs, input_shape, shapes):
 
 
 def _unsupported(ctx, node_id, layer, inputs, shapes, count):
-  print(f"[WARNING] QTools cannot parse {type(layer).__name__} "
-        f"({layer.name}). The input quantizer of this layer is directly "
-        "passed through to the output!", file=sys.stderr)
+  logger.warning("QTools cannot parse %s (%s). The input quantizer of this "
+                 "layer is directly passed through to the output!",
+                 type(layer).__name__, layer.name)
   entry = _passthrough(ctx, node_id, inputs, shapes, count)._asdict()
   entry["unsupported"] = True
   return entry

@@ -15,13 +15,15 @@ nodes are removed. The graph is a small class of its own
 not need networkx.
 """
 
-import sys
+import logging
 
 import keras
 
 from qkeras import _graph
 from qkeras.qtools import settings
 from qkeras.qtools.quantized_operators import quantizer_factory
+
+logger = logging.getLogger(__name__)
 
 SOURCE = -1
 SINK = -2
@@ -131,8 +133,8 @@ def GenerateInputQuantizerList(input_quantizers, inputs_length,  # pylint: disab
   """
   factory = quantizer_factory.QuantizerFactory()
   if input_quantizers is None:
-    print("[WARNING] SOURCE has no quantizer type. Use default quantizer "
-          "instead.", file=sys.stderr)
+    logger.info("SOURCE has no quantizer type. Use default quantizer "
+                "instead.")
     return [factory.make_default_quantizer(mode=default_source_quantizer)
             for _ in range(inputs_length)]
   if not isinstance(input_quantizers, (list, tuple)):

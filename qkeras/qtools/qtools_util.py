@@ -1,13 +1,15 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """Helpers of the data-type map (QKeras's ``qtools.qtools_util``)."""
 
+import logging
 import math
-import sys
 
 import numpy as np
 
 from qkeras import _export
 from qkeras.qtools.quantized_operators import auto_po2
+
+logger = logging.getLogger(__name__)
 
 MERGE_LAYERS = ("Add", "Multiply", "Subtract", "Average", "Maximum",
                 "Minimum", "Concatenate", "Dot")
@@ -129,8 +131,8 @@ def get_operation_count(layer, input_shape):
   if base in ("Dense", "DenseBatchnorm"):
     units = layer.compute_output_shape(input_shape)[-1]
     return int(_prod(input_shape[1:]) * units)
-  print(f"operation count for {name} ({layer.name}) is defaulted to 0",
-        file=sys.stderr)
+  logger.warning("operation count for %s (%s) is defaulted to 0", name,
+                 layer.name)
   return 0
 
 

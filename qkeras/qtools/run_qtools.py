@@ -3,6 +3,7 @@
 (QKeras's ``qtools.run_qtools``)."""
 
 import json
+import logging
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from qkeras.qtools import qgraph
 from qkeras.qtools import qtools_util
 from qkeras.qtools.qenergy import qenergy
 from qkeras.qtools.settings import cfg
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_ON_MEMORY = ("dram", "sram", "fixed")
 ACTIVATIONS_ON_MEMORY = ("dram", "sram", "fixed")
@@ -126,7 +129,7 @@ class QTools:
   def calculate_ace(self, default_float_bits):
     """``(ACE, ACE_float)``: the sum over conv/dense layers of operations x
     input bits x weight bits, and the same with ``default_float_bits``."""
-    print("WARNING: ACE are computed from conv/dense layers only!")
+    logger.info("ACE are computed from conv/dense layers only!")
     ace, ace_float = 0, 0
     for _, entry in self._weight_entries():
       count = entry["operation_count"]

@@ -46,6 +46,8 @@ class ForgivingFactorBits(ForgivingFactor):
       "activations"]}``, the parts counted per layer class.
   """
 
+  size_label = "size (bits)"
+
   def __init__(self, delta_p, delta_n, rate, stress=1.0, input_bits=8,
                output_bits=8, ref_bits=8, config=None):
     super().__init__(delta_p, delta_n, rate)

@@ -41,6 +41,8 @@ class ForgivingFactorPower(ForgivingFactor):
     reference_accumulator: the type of the reference's sums.
   """
 
+  size_label = "energy (pJ)"
+
   def __init__(self, delta_p, delta_n, rate, stress=1.0, **kwargs):
     super().__init__(delta_p, delta_n, rate)
     self.stress = stress

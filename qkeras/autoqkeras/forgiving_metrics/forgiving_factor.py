@@ -18,13 +18,17 @@ import numpy as np
 
 
 class ForgivingFactor:
-  """Base class: subclasses set ``reference_size`` and ``trial_size``.
+  """Base class: subclasses set ``reference_size`` and ``trial_size``, and
+  name what they measure in ``size_label`` (the trial lines and
+  ``plot_history`` use it).
 
   Args:
     delta_p: percent gained per factor ``rate`` of cost reduction.
     delta_n: percent lost per factor ``rate`` of cost increase.
     rate: the cost ratio that earns one ``delta_p`` / ``delta_n``.
   """
+
+  size_label = "size"
 
   def __init__(self, delta_p, delta_n, rate):
     self.delta_p = np.float32(delta_p) / 100.0

@@ -8,7 +8,7 @@ for the largest and the smallest scale (QKeras ``qtools_util``).
 """
 
 import copy
-import sys
+import logging
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from qkeras import quantizers
 from qkeras.qtools.quantized_operators import accumulator_factory
 from qkeras.qtools.quantized_operators import adder_factory
 from qkeras.qtools.quantized_operators import quantizer_factory
+
+logger = logging.getLogger(__name__)
 
 
 def _is_auto_po2_bits(quantizer):
@@ -41,11 +43,11 @@ def adjust_multiplier_for_auto_po2(multiplier, qkeras_weight_quantizer):
   alpha="auto_po2")`` (scales 2**1 .. 2**-2) times ``quantized_bits(4,2,1)``:
   7 bits / 4 integer bits -> 10 / 5.
 
-  Prints ``adjust multiplier for auto_po2 ...`` as QKeras does. A weight
-  quantizer that was never called (no scale yet) is left alone with a
-  warning on stderr; other quantizers and float products are unchanged.
+  Logs ``adjust multiplier for auto_po2 ...`` (level INFO) when it widens a
+  product (QKeras printed it for every multiplier). A weight quantizer that
+  was never called (no scale yet) is left alone with a logged warning;
+  other quantizers and float products are unchanged.
   """
-  print("adjust multiplier for auto_po2 ...")
   if not _is_auto_po2_bits(qkeras_weight_quantizer):
     return
   output = multiplier.output
@@ -53,10 +55,11 @@ def adjust_multiplier_for_auto_po2(multiplier, qkeras_weight_quantizer):
     return
   scale = getattr(qkeras_weight_quantizer, "scale", None)
   if scale is None:
-    print(f"[WARNING] auto_po2 is found in weight quantizer "
-          f"{qkeras_weight_quantizer} without scale. Skip adjusting "
-          "multiplier bits...", file=sys.stderr)
+    logger.warning("auto_po2 is found in weight quantizer %s without "
+                   "scale. Skip adjusting multiplier bits...",
+                   qkeras_weight_quantizer)
     return
+  logger.info("adjust multiplier for auto_po2 ...")
   max_shift, min_shift = _scale_shifts(scale)
   fractional = output.bits - output.int_bits - min_shift
   output.int_bits = output.int_bits + max_shift
