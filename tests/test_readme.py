@@ -5,7 +5,9 @@ repository root first on ``PYTHONPATH``, ``TF_CPP_MIN_LOG_LEVEL=3``,
 ``MPLBACKEND=Agg``, the current ``KERAS_BACKEND``, a temporary working
 directory, a timeout). A failure names the block's README line and shows the
 process's stderr; tracebacks point at README.md's own line numbers (the code
-is compiled with README.md as its file name and its line offset).
+is compiled with README.md as its file name and its line offset). The
+processes all start when the first snippet test runs, so they overlap on the
+cores (under pytest-xdist each test runs its own instead).
 
 Conventions in README.md, each an HTML comment (invisible on GitHub) on the
 line right before the block's opening fence:
@@ -108,6 +110,25 @@ def test_markers_are_well_formed():
     assert next_line == "```python", (
         f"README.md line {line}: the marker must be right before a "
         f"```python block, found {next_line!r}")
+
+
+def test_conventions_on_a_sample():
+  """The parser's rules on a made-up README: chains, skips, bad markers."""
+  text = "\n".join([
+      "# t", "```python", "a = 1", "```",
+      "<!-- readme-test: continues -->", "```python", "b = a", "```",
+      "```bash", "ls", "```",
+      "<!-- readme-test: skip (needs a download) -->", "```python", "x", "```",
+      "```python", "c = 2", "```",
+      "<!-- readme-test: skip () -->", "text"])
+  blocks = _blocks(text)
+  assert [b["line"] for b in blocks] == [3, 7, 14, 17]
+  chains = _chains(blocks)
+  assert [[b["code"] for b in c] for c in chains] == [
+      ["a = 1\n", "b = a\n"], ["c = 2\n"]]
+  markers = _markers(text)
+  assert markers[-1] == (19, "skip ()", "text")
+  assert _SKIP.match(markers[1][1]).group(1) == "needs a download"
 
 
 def test_readme_has_snippets():
