@@ -51,6 +51,10 @@ setuptools.setup(
                  "matplotlib>=3.5",
                  # tests/test_hls4ml.py converts and compiles with hls4ml
                  "hls4ml>=1.3"],
+        # notebook/*.ipynb: open them (Jupyter Notebook) or run them headless
+        # (jupyter nbconvert --execute; README, "Examples and notebooks").
+        "notebook": ["notebook>=7", "nbconvert>=7", "ipykernel>=6",
+                     "matplotlib>=3.5"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",
