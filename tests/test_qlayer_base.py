@@ -383,7 +383,8 @@ def test_batchnorm_inference_scale_offset_is_call(kwargs):
     shape = tuple(weight.shape)
     weight.assign(rng.uniform(0.25, 2.0, size=shape).astype("float32"))
   inv, offset = layer.inference_scale_offset()
-  expected = keras.ops.convert_to_numpy(x * inv + offset)
+  expected = keras.ops.convert_to_numpy(
+      keras.ops.convert_to_tensor(x) * inv + offset)
   np.testing.assert_array_equal(
       keras.ops.convert_to_numpy(layer(x, training=False)), expected)
   q_inv, beta, mean = layer.quantized_parameters()
