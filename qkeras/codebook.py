@@ -13,6 +13,8 @@ an int or ``np.random.RandomState`` makes it reproducible without global
 state. Successive KMeans runs of one call draw from the same generator.
 """
 
+import logging
+
 import keras
 import numpy as np
 from sklearn.cluster import KMeans
@@ -20,6 +22,8 @@ from sklearn.utils import check_random_state
 
 from qkeras import _validate as V
 from qkeras.quantizers import get_quantizer
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_BITS = 8
 
@@ -167,7 +171,7 @@ def two_tier_embedding_compression(embeddings, bits, quantizer=None,
     indexes = _assign(km2, block)
     index_table[rows, :] = indexes
     quantized_embeddings[rows, :] = _decode(km2, indexes)
-  print("block_sizes:", block_sizes)
+  _LOGGER.info("block_sizes: %s", block_sizes)
   return (index_table, cluster_index_table, codebook_table,
           quantized_embeddings)
 

@@ -11,6 +11,8 @@ QKeras's ``hard_sigmoid`` (slope 0.5). Masks, ``return_sequences``,
 ``keras.layers.RNN``.
 """
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -254,8 +256,9 @@ class _QRNNBase(keras.layers.RNN):
     for key in _LEGACY_RNN_KEYS:
       kwargs.pop(key, None)
     if "implementation" in args and args["implementation"] == 0:
-      print(f"{owner}: `implementation=0` has been deprecated, and now "
-            "defaults to `implementation=1`.")
+      warnings.warn(f"{owner}: `implementation=0` has been deprecated, and "
+                    "now defaults to `implementation=1`.", DeprecationWarning,
+                    stacklevel=3)
       args["implementation"] = 1
     rnn_args = {k: args.pop(k) for k in _RNN_ARGS}
     activity_regularizer = args.pop("activity_regularizer")

@@ -239,7 +239,8 @@ def test_config_round_trip_and_properties():
       "kernel_quantizer", "recurrent_quantizer", "bias_quantizer",
       "state_quantizer", "activation", "recurrent_activation"}
   legacy = dict(config, time_major=False, implementation=0)
-  assert QGRU.from_config(legacy).implementation == 1
+  with pytest.warns(DeprecationWarning, match="implementation=0"):
+    assert QGRU.from_config(legacy).implementation == 1
   assert QSimpleRNN.__module__ == "qkeras.qrecurrent"
 
 
