@@ -211,13 +211,6 @@ def find_bn_fusing_layer_pair(model, custom_objects=None):  # pylint: disable=un
   return pairs, set(pairs.values())
 
 
-def _bn_value(bn, name, default):
-  for variable in bn.weights:
-    if variable.name == name:
-      return _numpy(variable)
-  return default
-
-
 def bn_inverse(bn_layer):
   """``(inv, beta, mean)`` of a ``QBatchNormalization`` as float32 NumPy
   arrays: the layer's own ``quantized_parameters()`` (``inv = gamma *

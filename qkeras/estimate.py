@@ -26,7 +26,7 @@ import logging
 import keras
 import numpy as np
 
-from qkeras import _graph, _qmath
+from qkeras import _graph
 from qkeras._convert import is_folded
 from qkeras._export import get_model_sparsity
 from qkeras import quantizers as qz

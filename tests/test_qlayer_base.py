@@ -36,6 +36,16 @@ ACT = "quantized_relu(4)"
 
 # The parameter names of every Q-layer, captured before the base owned
 # construction (the public API: they must not change).
+# QSeparableConv1D and QSeparableConv2D take the same arguments.
+_SEPARABLE_SIGNATURE = """
+        filters kernel_size strides padding data_format dilation_rate
+        depth_multiplier activation use_bias depthwise_initializer
+        pointwise_initializer bias_initializer depthwise_regularizer
+        pointwise_regularizer bias_regularizer activity_regularizer
+        depthwise_constraint pointwise_constraint bias_constraint
+        depthwise_quantizer pointwise_quantizer bias_quantizer
+        depthwise_activation kwargs"""
+
 SIGNATURES = {
     "QActivation": """
         activation kwargs""",
@@ -168,22 +178,8 @@ SIGNATURES = {
         weight_quantizer bias_quantizer use_bias activation
         weight_initializer weight_regularizer bias_initializer
         bias_regularizer kwargs""",
-    "QSeparableConv1D": """
-        filters kernel_size strides padding data_format dilation_rate
-        depth_multiplier activation use_bias depthwise_initializer
-        pointwise_initializer bias_initializer depthwise_regularizer
-        pointwise_regularizer bias_regularizer activity_regularizer
-        depthwise_constraint pointwise_constraint bias_constraint
-        depthwise_quantizer pointwise_quantizer bias_quantizer
-        depthwise_activation kwargs""",
-    "QSeparableConv2D": """
-        filters kernel_size strides padding data_format dilation_rate
-        depth_multiplier activation use_bias depthwise_initializer
-        pointwise_initializer bias_initializer depthwise_regularizer
-        pointwise_regularizer bias_regularizer activity_regularizer
-        depthwise_constraint pointwise_constraint bias_constraint
-        depthwise_quantizer pointwise_quantizer bias_quantizer
-        depthwise_activation kwargs""",
+    "QSeparableConv1D": _SEPARABLE_SIGNATURE,
+    "QSeparableConv2D": _SEPARABLE_SIGNATURE,
     "QSeparableConv2DTranspose": """
         filters kernel_size strides padding output_padding
         depth_multiplier depthwise_activation pointwise_activation
