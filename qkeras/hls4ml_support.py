@@ -62,15 +62,22 @@ _installed = {}  # registry key -> our handler (what register() added)
 class _LayerReader:
   """hls4ml's weight reader for one layer: the weight named exactly
   ``var_name`` (Keras 3 weight names are bare: ``kernel``, ``bias``, ...),
-  else the first one whose name contains it (hls4ml's own rule)."""
+  else the first one whose name contains it (hls4ml's own rule).
 
-  def __init__(self, layer):
+  ``replaced`` maps a weight name to the array handed instead of the
+  weight (the exact quantized weights of ``_exact_weights``).
+  """
+
+  def __init__(self, layer, replaced=None):
     self.layer = layer
+    self.replaced = replaced or {}
 
   def get_weights_data(self, layer_name, var_name):
     if layer_name != self.layer.name:
       raise ValueError(f"hls4ml asked for weights of {layer_name!r} while "
                        f"converting {self.layer.name!r}")
+    if var_name in self.replaced:
+      return self.replaced[var_name]
     weights = self.layer.weights
     for w in weights:
       if w.name == var_name:
@@ -79,6 +86,150 @@ class _LayerReader:
       if var_name in w.name:
         return np.asarray(w.numpy())
     return None
+
+
+# hls4ml node attribute -> (our quantizer argument, the weight it quantizes).
+_WEIGHT_QUANTIZERS = {
+    "weight_quantizer": ("kernel_quantizer", "kernel"),
+    "depthwise_quantizer": ("depthwise_quantizer", "depthwise_kernel"),
+    "pointwise_quantizer": ("pointwise_quantizer", "pointwise_kernel"),
+    "recurrent_weight_quantizer": ("recurrent_quantizer", "recurrent_kernel"),
+    "bias_quantizer": ("bias_quantizer", "bias"),
+}
+
+# Weight quantizers whose outputs are fixed-point numbers when their scale is
+# a power of two (or they have none): handed to hls4ml as exact values.
+_EXACT_CLASSES = ("quantized_bits", "quantized_linear", "binary",
+                  "stochastic_binary", "ternary", "stochastic_ternary",
+                  "quantized_po2", "quantized_relu_po2", "quantized_relu")
+
+# hls4ml cannot hold a wider weight type sensibly; no QKeras weight quantizer
+# with a power-of-two scale comes near it.
+_MAX_WIDTH = 64
+
+
+def _hls4ml_handles_itself(config):
+  """True when hls4ml 1.3's own QKeras quantizer wrapper types this weight
+  quantizer exactly: ``quantized_bits`` with ``alpha`` 1 (or None) and
+  ``keep_negative`` (hls4ml types it ``fixed<bits, integer+1>``, signed),
+  and ``binary``/``ternary`` with ``alpha`` 1 (or None) on -1/+1 levels."""
+  name, args = config["class_name"], config.get("config", {})
+  if not _is_one(args.get("alpha")):
+    return False
+  if name == "quantized_bits":
+    return bool(args.get("keep_negative", True))
+  if name in ("binary", "ternary"):
+    return not args.get("use_01", False)
+  return False
+
+
+def _is_one(alpha):
+  return alpha is None or (not isinstance(alpha, (str, list, tuple, dict))
+                           and np.ndim(alpha) == 0 and float(alpha) == 1.0)
+
+
+def _is_power_of_two(values):
+  mantissa, _ = np.frexp(np.asarray(values, np.float64))
+  return bool(np.all(mantissa == 0.5))
+
+
+def exact_fixed_type(values):
+  """``(width, integer)`` of the narrowest signed ``ap_fixed<width,
+  integer>`` that holds every value exactly (``integer`` >= 1).
+
+  Every float is ``k * 2**-f`` for integers ``k`` and ``f``: ``f`` is the
+  smallest count of fractional bits that makes every ``value * 2**f`` an
+  integer, and ``width`` holds the largest such ``|k|`` plus the sign.
+  """
+  values = np.asarray(values, np.float64).ravel()
+  if not np.all(np.isfinite(values)):
+    raise ValueError("values that are not finite have no fixed-point type")
+  fractional = 0
+  while not np.all(np.floor(values * 2.0**fractional) ==
+                   values * 2.0**fractional):
+    fractional += 1  # ends: a float32 has at most 149 fractional bits
+  scaled = values * 2.0**fractional  # integers, exactly
+  high, low = float(np.max(scaled, initial=0)), float(np.min(scaled,
+                                                             initial=0))
+  width = 2
+  while high > 2.0**(width - 1) - 1 or low < -2.0**(width - 1):
+    width += 1
+  integer = width - fractional
+  if integer < 1:
+    width, integer = fractional + 1, 1
+  return width, integer
+
+
+def _exact_weights(layer, config):
+  """``{weight name: (exact quantized weights, (width, integer))}`` for
+  the weight quantizers hls4ml 1.3 would not hand off exactly.
+
+  hls4ml would insert its ``ApplyAlpha`` node for a string or per-channel
+  ``alpha`` (``auto_po2``, QKeras's default for kernels) and type power-of-two
+  quantizers as exponents; both crash ``compile()`` or compute other numbers.
+  A weight quantized with a power-of-two scale is exactly a fixed-point
+  number (its integer level times a power of two), so the layer's own
+  quantized weights, as ``call`` computes them in inference, are handed to
+  hls4ml with a fixed-point type that holds each of them exactly. Raises a
+  ``ValueError`` naming the layer and the setting for anything else.
+  """
+  # pylint: disable=g-import-not-at-top
+  from keras import ops
+  owner = getattr(layer, "cell", layer)  # recurrent layers: their cell
+  exact = {}
+  for arg, weight_name in _WEIGHT_QUANTIZERS.values():
+    quantizer_config = config.get(arg)
+    if not isinstance(quantizer_config, dict) or not getattr(owner, arg,
+                                                             None):
+      continue
+    if _hls4ml_handles_itself(quantizer_config):
+      continue
+    name = quantizer_config["class_name"]
+    where = f"{layer.name}: {arg}={_short(quantizer_config)}"
+    if name not in _EXACT_CLASSES:
+      raise ValueError(
+          f"{where} has no exact fixed-point form in hls4ml; use "
+          "quantized_bits (alpha=1 or 'auto_po2'), binary, ternary or "
+          "quantized_po2 for weights.")
+    weight = next((w for w in owner.weights if w.name == weight_name), None)
+    if weight is None:
+      continue
+    quantizer = getattr(owner, arg + "_internal")
+    values = np.asarray(ops.convert_to_numpy(
+        owner._quantize(arg, weight.value, training=False)), np.float32)  # pylint: disable=protected-access
+    scale = getattr(quantizer, "scale", 1.0)
+    if not _is_one(quantizer_config.get("config", {}).get("alpha")) and (
+        not _is_power_of_two(ops.convert_to_numpy(scale))):
+      raise ValueError(
+          f"{where}: its scale {np.ravel(ops.convert_to_numpy(scale))[:4]}"
+          "... is not a power of two, so its weights are not fixed-point "
+          "numbers and hls4ml cannot compute them exactly; quantize them "
+          "with alpha='auto_po2' or alpha=1.")
+    width, integer = exact_fixed_type(values)
+    if width > _MAX_WIDTH:
+      raise ValueError(
+          f"{where}: holding its weights exactly needs ap_fixed<{width},"
+          f"{integer}> (more than {_MAX_WIDTH} bits); use fewer bits or a "
+          "scale closer to 1.")
+    exact[weight_name] = (values, (width, integer))
+  return exact
+
+
+def _short(quantizer_config):
+  args = ", ".join(f"{k}={v!r}" for k, v in
+                   sorted(quantizer_config.get("config", {}).items())
+                   if k in ("bits", "integer", "alpha", "keep_negative"))
+  return f"{quantizer_config['class_name']}({args})"
+
+
+def _exact_quantizer(width, integer):
+  """hls4ml's fixed-point quantizer for an exact weight type: it leaves
+  values of that type unchanged, and (having no ``alpha``) hls4ml inserts no
+  ``ApplyAlpha`` for it."""
+  # pylint: disable=g-import-not-at-top
+  from hls4ml.model.quantizers import QuantNodeQuantizer
+  from hls4ml.model.types import FixedPrecisionType
+  return QuantNodeQuantizer(FixedPrecisionType(width, integer, signed=True))
 
 
 def _is_quantizer_config(activation):
@@ -145,26 +296,6 @@ def _keep_quantized_linear(node):
       {"class_name": "quantized_bits", "config": config["config"]}))
 
 
-def _check_tensorflow_for_scales(layer, config):
-  """hls4ml 1.3 converts a weight quantizer with a string ``alpha`` through
-  its ApplyAlpha pass, which imports TensorFlow: say so at conversion when
-  the backend is not TensorFlow and TensorFlow is not installed."""
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  import keras  # pylint: disable=g-import-not-at-top
-  if keras.backend.backend() == "tensorflow" or importlib.util.find_spec(
-      "tensorflow") is not None:
-    return
-  for key, value in config.items():
-    if (key.endswith("_quantizer") and isinstance(value, dict) and
-        isinstance(value.get("config", {}).get("alpha"), str)):
-      raise ValueError(
-          f"{layer.name}: hls4ml 1.3 hands {key} with alpha="
-          f"{value['config']['alpha']!r} to its ApplyAlpha pass, which needs "
-          f"TensorFlow, and the Keras backend here is "
-          f"{keras.backend.backend()!r} without TensorFlow installed; install "
-          "tensorflow or quantize the weights with alpha=1.")
-
-
 class QKerasLayerHandler:
   """hls4ml Keras-3 handler for one of our Q-layer classes.
 
@@ -199,13 +330,20 @@ class QKerasLayerHandler:
           f"{layer.name}: hls4ml has no depthwise_activation between the "
           "depthwise and pointwise steps of a separable convolution; use "
           "a DepthwiseConv + QActivation + 1x1 QConv instead.")
-    _check_tensorflow_for_scales(layer, config)
     if self.class_name == "QActivation":
       return (self._qactivation(layer_handlers, config, in_names, out_names,
                                 in_shapes, reader),)
+    exact = _exact_weights(layer, config)
+    reader.replaced = {name: values for name, (values, _) in exact.items()}
+    for arg, weight_name in _WEIGHT_QUANTIZERS.values():
+      if weight_name in exact:
+        config[arg] = None  # typed below; hls4ml must not see its alpha
     node, out_shape = layer_handlers[self.class_name](
         {"class_name": self.class_name, "config": config}, in_names,
         in_shapes, reader)
+    for attr, (_, weight_name) in _WEIGHT_QUANTIZERS.items():
+      if weight_name in exact and attr in node:
+        node[attr] = _exact_quantizer(*exact[weight_name][1])
     node["input_keras_tensor_names"] = in_names
     node["output_keras_tensor_names"] = out_names
     if self.class_name == "QBatchNormalization":

@@ -11,6 +11,7 @@ the test behind each cell.
 """
 
 import concurrent.futures
+import functools
 import importlib.util
 import os
 import re
@@ -48,6 +49,41 @@ def q(bits, integer):
 
 W = dict(kernel_quantizer=q(4, 0), bias_quantizer=q(4, 0))
 
+# Weight quantizers per model variant: "alpha1" is the docs' recipe (every
+# weight quantizer alpha=1); "defaults" is what QKeras users write: a kernel
+# quantizer without alpha, which QKeras turns into alpha="auto_po2"
+# (per-channel power-of-two scales), plus the other power-of-two weight
+# quantizers. The adapter hands those to hls4ml as exact fixed-point weights.
+PER_UNIT_PO2 = [0.25, 0.5, 1.0, 2.0] * 3  # 12 units
+DEFAULT_KERNELS = [
+    lambda: quantized_bits(4, 0, 1),
+    lambda: qkeras.quantized_po2(4),
+    lambda: binary(),
+    lambda: ternary(),
+    lambda: quantized_bits(4, 0, 1, alpha=PER_UNIT_PO2),
+    lambda: qkeras.quantized_relu_po2(4, 1),
+    lambda: quantized_bits(6, 2, 1, alpha="auto_po2"),
+    lambda: quantized_bits(4, 0, 1),
+]
+
+
+def dense_weights(weights, index):
+  """Kernel and bias quantizers of the ``index``-th dense layer."""
+  if weights == "alpha1":
+    return W
+  return dict(kernel_quantizer=DEFAULT_KERNELS[index](),
+              bias_quantizer=quantized_bits(4, 0, 1))
+
+
+def conv_weights(weights, *names):
+  """``{<name>_quantizer: ...}`` for a convolution's weights (QKeras's
+  defaults: quantized_bits(4, 0, 1) without alpha) and its bias."""
+  kernel = q(4, 0) if weights == "alpha1" else quantized_bits(4, 0, 1)
+  quantizers = {f"{name}_quantizer": kernel for name in names}
+  quantizers["bias_quantizer"] = q(4, 0) if weights == "alpha1" else (
+      quantized_bits(4, 0, 1))
+  return quantizers
+
 
 def grid_inputs(shape, seed=0):
   """Random inputs in [-2, 2) on the 2**-10 grid (exact in fixed<16,6>)."""
@@ -55,11 +91,13 @@ def grid_inputs(shape, seed=0):
   return (np.round(x * 1024) / 1024).astype(np.float32)
 
 
-def randomize(model, seed=3):
+def randomize(model, seed=3, spread=False):
   """Non-trivial weights (and batch-norm statistics) in [-1, 1]; variances
   in [0.5, 2]. Dense kernels sum to about 0 over their inputs, so that
   outputs change sign, and biases are in [-1/4, 1/4] (else the signs
-  before binary and ternary activations hardly depend on the input)."""
+  before binary and ternary activations hardly depend on the input).
+  ``spread``: kernel output channels are also multiplied by 1, 1/2, 1, 2
+  in turn, so that auto_po2 scales differ from channel to channel."""
   rs = np.random.RandomState(seed)
   for layer in model.layers:
     weights = []
@@ -69,6 +107,8 @@ def randomize(model, seed=3):
       value = rs.uniform(low, high, w.shape)
       if w.name == "kernel" and len(w.shape) == 2:
         value = value - value.mean(axis=0)
+      if spread and "kernel" in w.name:
+        value = value * np.resize([1.0, 0.5, 1.0, 2.0], w.shape[-1])
       if w.name == "bias":
         value = value / 4
       weights.append(value.astype(np.float32))
@@ -77,39 +117,40 @@ def randomize(model, seed=3):
   return model
 
 
-def _dense_part(x):
+def _dense_part(x, weights="alpha1"):
   """QDense with every activation quantizer of the matrix, a quantizer
   given as an activation argument, a string quantizer and an exact
   QBatchNormalization (inverse_quantizer)."""
-  x = QDense(12, activation=quantized_relu(6, 2), name="fc1", **W)(x)
-  x = QDense(12, name="fc2", **W)(x)
+  w = lambda i: dense_weights(weights, i)  # pylint: disable=unnecessary-lambda-assignment
+  x = QDense(12, activation=quantized_relu(6, 2), name="fc1", **w(0))(x)
+  x = QDense(12, name="fc2", **w(1))(x)
   x = QBatchNormalization(gamma_quantizer=None, variance_quantizer=None,
                           inverse_quantizer=q(6, 2), beta_quantizer=q(6, 2),
                           mean_quantizer=q(6, 2), name="bn")(x)
   x = QActivation(quantized_tanh(4), name="tanh")(x)
-  x = QDense(12, name="fc3", **W)(x)
+  x = QDense(12, name="fc3", **w(2))(x)
   x = QActivation("quantized_relu(4,1)", name="relu_str")(x)
-  x = QDense(12, name="fc4", **W)(x)
+  x = QDense(12, name="fc4", **w(3))(x)
   x = QActivation(quantized_sigmoid(4), name="sigmoid")(x)
-  x = QDense(12, name="fc5", **W)(x)
+  x = QDense(12, name="fc5", **w(4))(x)
   x = QActivation(quantized_tanh(4, symmetric=True), name="tanh_sym")(x)
-  x = QDense(12, name="fc6", **W)(x)
+  x = QDense(12, name="fc6", **w(5))(x)
   # binary and ternary last: they leave few distinct vectors.
   x = QActivation(binary(alpha=1), name="bin")(x)
-  x = QDense(12, name="fc7", **W)(x)
+  x = QDense(12, name="fc7", **w(6))(x)
   x = QActivation(ternary(alpha=1), name="ter")(x)
-  return QDense(5, activation=q(8, 3), name="out", **W)(x)
+  return QDense(5, activation=q(8, 3), name="out", **w(7))(x)
 
 
-def _conv2d_part(x):
-  x = QConv2D(4, 3, activation=quantized_relu(6, 2), name="conv2d", **W)(x)
+def _conv2d_part(x, weights="alpha1"):
+  x = QConv2D(4, 3, activation=quantized_relu(6, 2), name="conv2d",
+              **conv_weights(weights, "kernel"))(x)
   x = keras.layers.MaxPooling2D(2, name="maxpool2d")(x)
-  x = QDepthwiseConv2D(2, depthwise_quantizer=q(4, 0),
-                       bias_quantizer=q(4, 0), name="dwconv2d")(x)
+  x = QDepthwiseConv2D(2, name="dwconv2d",
+                       **conv_weights(weights, "depthwise"))(x)
   x = QActivation(quantized_relu(6, 2), name="dw_relu")(x)
-  x = QSeparableConv2D(4, 2, padding="same", depthwise_quantizer=q(4, 0),
-                       pointwise_quantizer=q(4, 0), bias_quantizer=q(4, 0),
-                       name="sepconv2d")(x)
+  x = QSeparableConv2D(4, 2, padding="same", name="sepconv2d",
+                       **conv_weights(weights, "depthwise", "pointwise"))(x)
   x = QActivation(q(8, 3), name="sep2d_q")(x)
   # Average pooling needs a wider result type than its input (see
   # AVERAGE_POOL_PRECISION); its quantizer follows.
@@ -117,43 +158,49 @@ def _conv2d_part(x):
   return QActivation(q(10, 3), name="avgpool2d_q")(x)
 
 
-def _conv1d_part(x):
-  x = QConv1D(3, 2, activation=quantized_relu(6, 2), name="conv1d", **W)(x)
-  x = QSeparableConv1D(3, 2, padding="same", depthwise_quantizer=q(4, 0),
-                       pointwise_quantizer=q(4, 0), bias_quantizer=q(4, 0),
-                       name="sepconv1d")(x)
+def _conv1d_part(x, weights="alpha1"):
+  x = QConv1D(3, 2, activation=quantized_relu(6, 2), name="conv1d",
+              **conv_weights(weights, "kernel"))(x)
+  x = QSeparableConv1D(3, 2, padding="same", name="sepconv1d",
+                       **conv_weights(weights, "depthwise", "pointwise"))(x)
   x = QActivation(q(8, 3), name="sep1d_q")(x)
   x = keras.layers.AveragePooling1D(2, name="avgpool1d")(x)
   return QActivation(q(10, 3), name="avgpool1d_q")(x)
 
 
-def conv2d_dense_model():
+def _finish(x_in, x, name, weights):
+  model = keras.Model(x_in, x, name=f"{name}_{weights}")
+  return randomize(model, spread=weights != "alpha1")
+
+
+def conv2d_dense_model(weights="alpha1"):
   """2-D convolutions and pooling, then the dense part (io_parallel)."""
   x = x_in = keras.Input((8, 8, 2), name="inp")
   x = QActivation(q(8, 2), name="inp_q")(x)
-  x = keras.layers.Flatten(name="flatten")(_conv2d_part(x))
-  return randomize(keras.Model(x_in, _dense_part(x), name="conv2d_dense"))
+  x = keras.layers.Flatten(name="flatten")(_conv2d_part(x, weights))
+  return _finish(x_in, _dense_part(x, weights), "conv2d_dense", weights)
 
 
-def conv1d_model():
+def conv1d_model(weights="alpha1"):
   x = x_in = keras.Input((10, 2), name="inp")
   x = QActivation(q(8, 2), name="inp_q")(x)
-  x = keras.layers.Flatten(name="flatten")(_conv1d_part(x))
-  x = QDense(3, activation=q(10, 4), name="out", **W)(x)
-  return randomize(keras.Model(x_in, x, name="conv1d"))
+  x = keras.layers.Flatten(name="flatten")(_conv1d_part(x, weights))
+  x = QDense(3, activation=q(10, 4), name="out",
+             **dense_weights(weights, 0))(x)
+  return _finish(x_in, x, "conv1d", weights)
 
 
-def all_model():
+def all_model(weights="alpha1"):
   """2-D, then 1-D, then dense layers in one model (io_stream: hls4ml
   1.3's io_parallel C++ does not compile separable 1-D and 2-D
   convolutions in one project)."""
   x = x_in = keras.Input((13, 13, 2), name="inp")
   x = QActivation(q(8, 2), name="inp_q")(x)
-  x = _conv2d_part(x)  # (2, 2, 4) after the 13x13 input
+  x = _conv2d_part(x, weights)  # (2, 2, 4) after the 13x13 input
   x = keras.layers.Reshape((16, 1), name="reshape")(x)
-  x = _conv1d_part(x)  # (7, 3)
+  x = _conv1d_part(x, weights)  # (7, 3)
   x = keras.layers.Flatten(name="flatten")(x)
-  return randomize(keras.Model(x_in, _dense_part(x), name="all"))
+  return _finish(x_in, _dense_part(x, weights), "all", weights)
 
 
 def lstm_model():
@@ -189,13 +236,15 @@ def rnn_model(layer_class, name):
 # needs 1-2 more fractional bits (docs/hls4ml.md, "average pooling").
 AVERAGE_POOL_PRECISION = "fixed<16,6,RND_CONV,SAT>"
 
-# (model name, io_type) -> builder; longest g++ builds first, so that two
+# (model name, io_type, weights) -> builder; longest g++ builds first, so that two
 # threads finish together.
 BIT_EXACT = {
-    ("all", "io_stream"): all_model,
-    ("conv2d_dense", "io_parallel"): conv2d_dense_model,
-    ("conv1d", "io_parallel"): conv1d_model,
-}
+    (name, io_type, weights): functools.partial(builder, weights)
+    for weights in ("alpha1", "defaults")
+    for builder, (name, io_type) in (
+        (all_model, ("all", "io_stream")),
+        (conv2d_dense_model, ("conv2d_dense", "io_parallel")),
+        (conv1d_model, ("conv1d", "io_parallel")))}
 CONVERTS = {("lstm", "io_parallel"): lstm_model,
             ("gru", "io_parallel"): lambda: rnn_model(QGRU, "gru"),
             ("simple_rnn", "io_parallel"):
@@ -222,12 +271,11 @@ def compiled(tmp_path_factory):
   """{(model, io_type): (keras_model, hls_model, inputs)}, all compiled."""
   keras.utils.set_random_seed(0)
   built = {}
-  for (name, io_type), builder in {**BIT_EXACT, **CONVERTS}.items():
+  for key, builder in {**BIT_EXACT, **CONVERTS}.items():
     model = builder()
-    hls_model = convert(model, io_type,
-                        tmp_path_factory.mktemp(f"{name}_{io_type}"))
-    built[(name, io_type)] = (model, hls_model,
-                              grid_inputs(tuple(model.input.shape[1:])))
+    hls_model = convert(model, key[1], tmp_path_factory.mktemp("_".join(key)))
+    built[key] = (model, hls_model,
+                  grid_inputs(tuple(model.input.shape[1:])))
   # The g++ builds dominate; two at a time on a 2-core machine.
   with concurrent.futures.ThreadPoolExecutor(2) as pool:
     for future in [pool.submit(h.compile) for _, h, _ in built.values()]:
@@ -371,38 +419,77 @@ def test_unsupported(case, tmp_path):
     _convert_only(layer(), shape, tmp_path)
 
 
-@pytest.mark.skipif(not hls4ml.__version__.startswith("1.3."),
-                    reason="documents hls4ml 1.3's NumPy-2 crash")
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
-                    reason="hls4ml's ApplyAlpha pass needs TensorFlow")
-def test_auto_po2_compile_crashes_in_hls4ml_1_3(tmp_path):
-  """docs/hls4ml.md, limitations: hls4ml 1.3 uses np.product (gone in NumPy
-  2) for auto_po2 scales; the crash comes before g++ runs."""
-  dense = QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
-                 bias_quantizer=q(4, 0))
+def _scaled_dense_model(kernel_quantizer, name="scaled"):
+  """inputs -> QActivation -> QDense(4) whose kernel (up to 3 in size)
+  needs scales of 2 and 4."""
+  dense = QDense(4, kernel_quantizer=kernel_quantizer, bias_quantizer=q(4, 0),
+                 name=name)
   x = x_in = keras.Input((8,), name="inp")
   x = QActivation(q(8, 2), name="inp_q")(x)
   model = keras.Model(x_in, dense(x))
-  rs = np.random.RandomState(0)  # weights up to 3: scales of 2 and 4
+  rs = np.random.RandomState(0)
   dense.set_weights([rs.uniform(-3, 3, (8, 4)).astype(np.float32),
                      np.zeros(4, np.float32)])
+  return model
+
+
+@pytest.mark.parametrize("kernel_quantizer", [
+    "quantized_bits(4, 0, 1)", "quantized_bits(4, 0, 1, alpha='auto_po2')",
+    "quantized_po2(4)", "quantized_relu_po2(4, 1)", "binary()", "ternary()",
+    "stochastic_ternary()", "quantized_bits(4, 0, 1, alpha=1)",
+    "quantized_bits(4, 0, keep_negative=False, alpha=1)",
+    "quantized_bits(4, 0, 1, alpha=[0.5, 1, 2, 4])"])
+def test_exact_weights_need_no_apply_alpha(kernel_quantizer, tmp_path):
+  """A weight quantizer hls4ml 1.3 would hand to its ApplyAlpha pass (which
+  crashes compile() with NumPy 2 and is not exact), or type as an exponent,
+  reaches hls4ml as the layer's exact quantized weights in a fixed-point
+  type that holds them: no ApplyAlpha node, the weights as Keras computes
+  them. Runs on every backend (no TensorFlow needed)."""
+  model = _scaled_dense_model(kernel_quantizer)
+  layer = model.get_layer("scaled")
   hls_model = convert(model, "io_parallel", tmp_path)
-  if hasattr(np, "product"):
-    pytest.skip("NumPy 1 still has np.product")
-  with pytest.raises(AttributeError, match="product"):
-    hls_model.compile()
+  classes = [node.class_name for node in hls_model.graph.values()]
+  assert "ApplyAlpha" not in classes
+  node = hls_model.graph["scaled"]
+  expected = keras.ops.convert_to_numpy(layer.kernel_quantizer_internal(
+      layer.kernel))
+  weight = node.weights["weight"]
+  np.testing.assert_array_equal(weight.data, expected)
+  precision = weight.type.precision
+  assert isinstance(precision, hls4ml.model.types.FixedPrecisionType)
+  scaled = expected * 2.0**precision.fractional
+  np.testing.assert_array_equal(scaled, np.round(scaled))
+  assert -2.0**(precision.width - 1) <= scaled.min()
+  assert scaled.max() <= 2.0**(precision.width - 1) - 1
+  # hls4ml writes the weights with as many decimals as fractional bits:
+  # exact.
+  assert [float(v) for v in weight] == expected.ravel().tolist()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None,
-                    reason="TensorFlow is installed")
-def test_scales_without_tensorflow_fail_at_conversion(tmp_path):
-  """Without TensorFlow (JAX or PyTorch backend), hls4ml 1.3's ApplyAlpha
-  pass cannot run: the adapter says so, naming the layer and the backend."""
-  dense = QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
-                 name="scaled")
-  model = _one_layer_model(dense, (8,))
-  with pytest.raises(ValueError, match=r"scaled: .*alpha='auto_po2'.*needs "
-                     r"TensorFlow.*backend here is '(jax|torch)'"):
+def test_exact_fixed_type():
+  assert support.exact_fixed_type([0.5, -0.25, 3.0]) == (5, 3)  # 0b011.00
+  assert support.exact_fixed_type([-4.0]) == (3, 3)
+  assert support.exact_fixed_type([0.0]) == (2, 2)
+  assert support.exact_fixed_type([2.0**-10]) == (11, 1)
+  assert support.exact_fixed_type([1.0 - 2.0**-7, -1.0]) == (8, 1)
+  with pytest.raises(ValueError, match="not finite"):
+    support.exact_fixed_type([np.inf])
+
+
+@pytest.mark.parametrize("kernel_quantizer,message", [
+    ("quantized_bits(4, 0, 1, alpha='auto')",
+     r"scaled: kernel_quantizer=quantized_bits\(.*alpha='auto'.*is not a "
+     r"power of two.*alpha='auto_po2' or alpha=1"),
+    ("quantized_bits(4, 0, 1, alpha=[0.5, 1, 3, 1])",
+     r"scaled: kernel_quantizer=.*is not a power of two"),
+    ("quantized_ulaw(8, 0, 1)",
+     r"scaled: kernel_quantizer=quantized_ulaw.*no exact fixed-point form.*"
+     r"use quantized_bits"),
+])
+def test_inexact_weight_quantizers_fail_at_conversion(kernel_quantizer,
+                                                      message, tmp_path):
+  model = _scaled_dense_model(kernel_quantizer)
+  with pytest.raises(ValueError, match=message):
     convert(model, "io_parallel", tmp_path)
 
 
