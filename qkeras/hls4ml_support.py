@@ -33,7 +33,9 @@ Usage (after ``pip install hls4ml``)::
 
 import numpy as np
 
-__all__ = ["register", "unregister", "registered_keys", "HANDLED_CLASSES"]
+__all__ = ["register", "unregister", "registered_keys", "HANDLED_CLASSES",
+           "FOLDED_CLASSES", "STRICT", "Hls4mlInexactWarning",
+           "exact_fixed_type"]
 
 # Our class name (also the name of hls4ml's Keras-2 parser for it) -> its
 # module. Only layers hls4ml's QKeras parser knows are listed; the others
@@ -52,6 +54,37 @@ HANDLED_CLASSES = {
     "QLSTM": "qkeras.qrecurrent",
     "QGRU": "qkeras.qrecurrent",
 }
+
+# Folded batch-norm layers: handed to hls4ml as the plain Q-layer that
+# ``qkeras.utils.unfold_model`` makes of them (same outputs, bit for bit).
+FOLDED_CLASSES = {
+    "QConv2DBatchnorm": "qkeras.qconv2d_batchnorm",
+    "QDepthwiseConv2DBatchnorm": "qkeras.qdepthwiseconv2d_batchnorm",
+    "QDenseBatchnorm": "qkeras.qdense_batchnorm",
+}
+
+STRICT = True
+"""True: layers and settings that hls4ml 1.3 computes differently from
+Keras (wrong numbers, not rounding) are refused at conversion with a
+``ValueError`` that names the layer, the setting and what to use instead.
+False: they convert, with an ``Hls4mlInexactWarning`` (for studying
+hls4ml's behaviour)."""
+
+
+class Hls4mlInexactWarning(UserWarning):
+  """A layer hls4ml computes approximately (lookup-table tanh/sigmoid, a
+  batch-norm scale rounded to its type), or, with ``STRICT = False``,
+  differently from Keras."""
+
+
+def _inexact(message, wrong):
+  """Refuses ``wrong`` numbers (``STRICT``); warns about approximations."""
+  if wrong and STRICT:
+    raise ValueError(message)
+  # pylint: disable=g-import-not-at-top
+  import warnings
+  warnings.warn(message, Hls4mlInexactWarning, stacklevel=3)
+
 
 _RECURRENT = ("QSimpleRNN", "QLSTM", "QGRU")
 _LINEAR = (None, "linear")
@@ -262,6 +295,106 @@ def _activation_name(activation):
   return None
 
 
+_SUPPORTED_ACTIVATIONS = ("quantized_bits (alpha=1), quantized_relu, "
+                          "quantized_tanh, quantized_sigmoid, binary or "
+                          "ternary")
+
+
+def _check_activation(layer_name, arg, activation):
+  """Refuses an activation hls4ml computes differently from Keras (or has
+  no form for), naming the layer, the setting and the alternative; warns
+  about the ones it approximates (lookup tables)."""
+  if activation in (None, "linear", "relu"):
+    return
+  where = f"{layer_name}: {arg}="
+  if _is_keras_activation(activation):
+    _inexact(f"{where}{_activation_name(activation)!r}: hls4ml computes it "
+             "with a lookup table, close to Keras but not bit for bit; use "
+             "quantized_tanh / quantized_sigmoid / quantized_relu for an "
+             "exact hand-off.", wrong=False)
+    return
+  # pylint: disable=g-import-not-at-top
+  from qkeras.quantizers import get_quantizer
+  quantizer = get_quantizer(activation)
+  if not hasattr(quantizer, "get_config"):  # a QKeras function
+    name = getattr(quantizer, "__name__", repr(quantizer))
+    if "binary" not in name and "ternary" not in name:
+      raise ValueError(f"{where}{name} has no hls4ml form; use "
+                       f"{_SUPPORTED_ACTIVATIONS}.")
+    return
+  name, config = type(quantizer).__name__, quantizer.get_config()
+  where += str(quantizer)
+  if name == "quantized_bits":
+    if not _is_one(config.get("alpha")):
+      _inexact(f"{where}: hls4ml computes a quantized_bits activation as "
+               "its fixed-point type, without the scale alpha; use "
+               "alpha=1.", wrong=True)
+    elif not config.get("keep_negative", True):
+      _inexact(f"{where}: hls4ml types every quantized_bits activation as "
+               "signed, so negative values are not clipped to 0; use "
+               f"quantized_relu({config['bits']}, {config['integer']}) for "
+               "unsigned outputs.", wrong=True)
+    elif config.get("symmetric"):
+      _inexact(f"{where}: hls4ml saturates at -2**integer, not at the "
+               "symmetric limit (one LSB off there); use symmetric=0.",
+               wrong=True)
+  elif name == "quantized_relu":
+    if config.get("negative_slope"):
+      _inexact(f"{where}: hls4ml's leaky relu does not round the negative "
+               "side as Keras does (several LSBs off); use "
+               "negative_slope=0.", wrong=True)
+  elif name in ("quantized_tanh", "quantized_sigmoid"):
+    if config.get("use_real_tanh") or config.get("use_real_sigmoid"):
+      _inexact(f"{where}: hls4ml computes the real tanh/sigmoid with a "
+               "lookup table, close to Keras but not bit for bit; use the "
+               "default (hard) form for an exact hand-off.", wrong=False)
+  elif name not in ("binary", "ternary"):
+    raise ValueError(f"{where} has no hls4ml form; use "
+                     f"{_SUPPORTED_ACTIVATIONS}.")
+
+
+def _check_layer(class_name, layer, config):
+  """The layer-level checks: activations, recurrent layers hls4ml 1.3
+  computes wrongly, batch-norm scales that do not fit their type."""
+  if class_name in ("QSimpleRNN", "QGRU"):
+    _inexact(f"{layer.name}: hls4ml 1.3 computes {class_name} differently "
+             "from Keras (QGRU off by up to 0.84, QSimpleRNN outputs 0 in "
+             "our checks); there is no exact hand-off for it.", wrong=True)
+    return
+  if class_name in _RECURRENT:
+    for arg in ("activation", "recurrent_activation"):
+      activation = config.get(arg)
+      if activation is not None and not _is_keras_activation(activation):
+        raise ValueError(
+            f"{layer.name}: {arg}={_describe(activation)}: hls4ml's "
+            "recurrent layers take only float activations ('tanh', "
+            "'sigmoid'), which it approximates with lookup tables.")
+    _inexact(f"{layer.name}: hls4ml computes {class_name}'s tanh and "
+             "sigmoid with lookup tables: close to Keras, not bit for bit.",
+             wrong=False)
+    return
+  for arg in ("activation",):
+    if arg in config:
+      _check_activation(layer.name, arg, config[arg])
+  if class_name == "QBatchNormalization":
+    for label, values in zip(("scale", "offset"),
+                             _batchnorm_scale_offset(layer)):
+      width, integer = exact_fixed_type(values)
+      if width - integer > 10 or integer > 6:
+        _inexact(f"{layer.name}: its {label} is not on hls4ml's default "
+                 "batch-norm type fixed<16,6>, so hls4ml rounds it; use "
+                 "inverse_quantizer= with beta_quantizer/mean_quantizer "
+                 "(docs/hls4ml.md, recipe 7) for an exact hand-off.",
+                 wrong=False)
+        break
+
+
+def _describe(activation):
+  if isinstance(activation, dict):
+    return activation.get("class_name")
+  return str(activation)
+
+
 def _batchnorm_scale_offset(layer):
   """``QBatchNormalization`` in inference is ``x * inv + offset``; returns
   ``(inv, offset)`` as the layer computes them (its
@@ -296,6 +429,20 @@ def _keep_quantized_linear(node):
       {"class_name": "quantized_bits", "config": config["config"]}))
 
 
+def _unfolded(layer, input_shape):
+  """The plain Q-layer (same name) with the folded layer's inference
+  weights, as ``qkeras.utils.unfold_model`` makes it: its outputs equal the
+  folded layer's in inference, bit for bit."""
+  # pylint: disable=g-import-not-at-top
+  from keras import ops
+  from qkeras._convert import convert_folded_layer_to_unfolded
+  plain = convert_folded_layer_to_unfolded(layer)
+  plain.build(tuple(input_shape))
+  plain.set_weights([ops.convert_to_numpy(w)
+                     for w in layer.get_folded_weights()])
+  return plain
+
+
 class QKerasLayerHandler:
   """hls4ml Keras-3 handler for one of our Q-layer classes.
 
@@ -313,6 +460,10 @@ class QKerasLayerHandler:
   def __call__(self, layer, in_tensors, out_tensors):
     # pylint: disable=g-import-not-at-top
     from hls4ml.converters.keras_v2_to_hls import layer_handlers
+    if self.class_name in FOLDED_CLASSES:
+      plain = _unfolded(layer, in_tensors[0].shape)
+      return QKerasLayerHandler(type(plain).__name__)(plain, in_tensors,
+                                                      out_tensors)
     config = layer.get_config()
     for key in ("activation", "recurrent_activation",
                 "depthwise_activation"):
@@ -330,6 +481,7 @@ class QKerasLayerHandler:
           f"{layer.name}: hls4ml has no depthwise_activation between the "
           "depthwise and pointwise steps of a separable convolution; use "
           "a DepthwiseConv + QActivation + 1x1 QConv instead.")
+    _check_layer(self.class_name, layer, config)
     if self.class_name == "QActivation":
       return (self._qactivation(layer_handlers, config, in_names, out_names,
                                 in_shapes, reader),)
@@ -395,7 +547,11 @@ class QKerasLayerHandler:
 def registered_keys():
   """The hls4ml registry keys this module handles
   (``"qkeras.qlayers.QDense"``, ...)."""
-  return [f"{module}.{name}" for name, module in HANDLED_CLASSES.items()]
+  return [f"{module}.{name}" for name, module in _all_classes().items()]
+
+
+def _all_classes():
+  return {**HANDLED_CLASSES, **FOLDED_CLASSES}
 
 
 def register(override=False):
@@ -413,7 +569,7 @@ def register(override=False):
     raise ImportError("qkeras.hls4ml_support needs hls4ml >= 1.3 "
                       f"(pip install hls4ml): {e}") from e
   added = []
-  for name, module in HANDLED_CLASSES.items():
+  for name, module in _all_classes().items():
     key = f"{module}.{name}"
     current = v3_layer_handlers.get(key)
     if current is not None and (current is _installed.get(key) or

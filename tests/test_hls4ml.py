@@ -273,7 +273,14 @@ def compiled(tmp_path_factory):
   built = {}
   for key, builder in {**BIT_EXACT, **CONVERTS}.items():
     model = builder()
-    hls_model = convert(model, key[1], tmp_path_factory.mktemp("_".join(key)))
+    # CONVERTS pins what hls4ml computes for layers the adapter refuses by
+    # default (QGRU, QSimpleRNN): STRICT off for them.
+    support.STRICT = key not in CONVERTS
+    try:
+      hls_model = convert(model, key[1],
+                          tmp_path_factory.mktemp("_".join(key)))
+    finally:
+      support.STRICT = True
     built[key] = (model, hls_model,
                   grid_inputs(tuple(model.input.shape[1:])))
   # The g++ builds dominate; two at a time on a 2-core machine.
@@ -337,14 +344,92 @@ def _config_error(model):
   return str(info.value)
 
 
-def test_unsupported_layers_fail_with_a_message():
-  rnn = QSimpleRNN(4, activation=quantized_tanh(4), name="rnn",
-                   kernel_quantizer=q(4, 0), recurrent_quantizer=q(4, 0))
-  assert "Hard activation not supported" in _config_error(
-      _one_layer_model(rnn))
-  sep = QSeparableConv1D(2, 2, depthwise_activation=quantized_relu(4),
-                         name="sep")
-  assert "depthwise_activation" in _config_error(_one_layer_model(sep))
+# Settings hls4ml 1.3 computes differently from Keras: refused at conversion
+# (qkeras.hls4ml_support.STRICT), the message naming the layer, the setting
+# and what to use instead.
+REFUSED = {
+    "simple_rnn": (lambda: QSimpleRNN(4, activation="tanh", name="lay"),
+                   (4, 3), r"lay: hls4ml 1.3 computes QSimpleRNN differently"),
+    "gru": (lambda: QGRU(4, activation="tanh", recurrent_activation="sigmoid",
+                         name="lay"), (4, 3),
+            r"lay: hls4ml 1.3 computes QGRU differently"),
+    "lstm_quantized_activation": (
+        lambda: QLSTM(4, activation=quantized_tanh(4), name="lay"), (4, 3),
+        r"lay: activation=quantized_tanh: hls4ml's recurrent layers take "
+        r"only float activations"),
+    "depthwise_activation": (
+        lambda: QSeparableConv1D(2, 2, depthwise_activation=quantized_relu(4),
+                                 name="lay"), (4, 3),
+        r"lay: hls4ml has no depthwise_activation"),
+    "unsigned_quantized_bits": (
+        lambda: QActivation(quantized_bits(6, 2, keep_negative=False,
+                                           alpha=1), name="lay"), (8,),
+        r"lay: activation=quantized_bits\(6,2,.*not clipped to 0; use "
+        r"quantized_relu\(6, 2\)"),
+    "symmetric_quantized_bits": (
+        lambda: QActivation(quantized_bits(6, 2, symmetric=1, alpha=1),
+                            name="lay"), (8,), r"lay: .*use symmetric=0"),
+    "scaled_quantized_bits": (
+        lambda: QActivation(quantized_bits(6, 2, alpha="auto"), name="lay"),
+        (8,), r"lay: .*without the scale alpha; use alpha=1"),
+    "leaky_relu": (
+        lambda: QActivation(quantized_relu(4, 1, negative_slope=0.25),
+                            name="lay"), (8,), r"lay: .*use negative_slope=0"),
+    "dense_leaky_relu": (
+        lambda: QDense(4, activation=quantized_relu(4, 1, negative_slope=0.25),
+                       name="lay", **W), (8,), r"lay: activation=quantized_relu"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_wrong_numbers_are_refused_at_conversion(case, tmp_path,
+                                                 monkeypatch):
+  layer, shape, message = REFUSED[case]
+  with pytest.raises(ValueError, match=message):
+    _convert_only(layer(), shape, tmp_path)
+  # STRICT = False: they convert (hls4ml's numbers), with a warning;
+  # except the two that hls4ml has no form for at all.
+  monkeypatch.setattr(support, "STRICT", False)
+  if case in ("lstm_quantized_activation", "depthwise_activation"):
+    with pytest.raises(ValueError, match=message):
+      _convert_only(layer(), shape, tmp_path)
+    return
+  with pytest.warns(support.Hls4mlInexactWarning, match=message):
+    _convert_only(layer(), shape, tmp_path)
+
+
+APPROXIMATE = {
+    "real_tanh": (lambda: QActivation(quantized_tanh(4, use_real_tanh=True),
+                                      name="lay"), (8,)),
+    "real_sigmoid": (lambda: QActivation(
+        quantized_sigmoid(4, use_real_sigmoid=True), name="lay"), (8,)),
+    "keras_tanh": (lambda: QActivation("tanh", name="lay"), (8,)),
+    "dense_keras_sigmoid": (lambda: QDense(4, activation="sigmoid",
+                                           name="lay", **W), (8,)),
+    "lstm": (lambda: QLSTM(4, activation="tanh",
+                           recurrent_activation="sigmoid", name="lay"),
+             (4, 3)),
+    "gamma_variance_batchnorm": (lambda: QBatchNormalization(
+        gamma_quantizer=q(6, 2), variance_quantizer=q(6, 2), name="lay"),
+                                 (8,)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(APPROXIMATE))
+def test_approximations_convert_with_a_warning(case, tmp_path):
+  layer, shape = APPROXIMATE[case]
+  with pytest.warns(support.Hls4mlInexactWarning, match="lay: "):
+    _convert_only(layer(), shape, tmp_path)
+
+
+def test_exact_settings_convert_without_a_warning(tmp_path):
+  import warnings  # pylint: disable=g-import-not-at-top
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", support.Hls4mlInexactWarning)
+    for layer in (QActivation(quantized_relu(4, 1)),
+                  QDense(4, activation="relu", **W),
+                  QDense(4, activation=quantized_tanh(4), **W)):
+      _convert_only(layer, (8,), tmp_path)
 
 
 def _convert_only(layer, shape, tmp_path):
@@ -358,19 +443,10 @@ def _convert_only(layer, shape, tmp_path):
 
 
 CONVERT_ONLY = {
-    "leaky_relu": (lambda: QActivation(quantized_relu(4, 1,
-                                                      negative_slope=0.25)),
-                   (8,), "ParametrizedActivation"),
-    "real_tanh": (lambda: QActivation(quantized_tanh(4, use_real_tanh=True)),
-                  (8,), "Activation"),
-    "real_sigmoid": (lambda: QActivation(
-        quantized_sigmoid(4, use_real_sigmoid=True)), (8,), "Activation"),
     "binary_tanh": (lambda: QActivation("binary_tanh"), (8,), "Activation"),
     "keras_relu": (lambda: QActivation("relu"), (8,), "Activation"),
     "dense_keras_relu": (lambda: QDense(4, activation="relu", **W), (8,),
                          "Activation"),
-    "conv2d_batchnorm": (lambda: qkeras.QConv2DBatchnorm(
-        2, 2, kernel_quantizer=q(4, 0)), (4, 4, 2), "Conv2DBatchnorm"),
 }
 
 
@@ -383,17 +459,17 @@ def test_converts(case, tmp_path):
 
 UNSUPPORTED = {
     "quantized_po2": (lambda: QActivation(qkeras.quantized_po2(4)), (8,),
-                      "Unsupported QKeras activation"),
+                      "has no hls4ml form"),
     "quantized_relu_po2": (lambda: QActivation(qkeras.quantized_relu_po2(4)),
-                           (8,), "Unsupported QKeras activation"),
+                           (8,), "has no hls4ml form"),
     "quantized_hswish": (lambda: QActivation(qkeras.quantized_hswish(4)),
-                         (8,), "Unsupported QKeras activation"),
+                         (8,), "has no hls4ml form"),
     "quantized_ulaw": (lambda: QActivation(qkeras.quantized_ulaw(4)), (8,),
-                       "Unsupported QKeras activation"),
+                       "has no hls4ml form"),
     "quantized_linear": (lambda: QActivation(qkeras.quantized_linear(4)),
-                         (8,), "Unsupported QKeras activation"),
+                         (8,), "has no hls4ml form"),
     "bernoulli": (lambda: QActivation(qkeras.bernoulli()), (8,),
-                  "Unsupported QKeras activation"),
+                  "has no hls4ml form"),
     "QAveragePooling2D": (lambda: qkeras.QAveragePooling2D(2), (4, 4, 2),
                           "not found in registry"),
     "QGlobalAveragePooling2D": (qkeras.QGlobalAveragePooling2D, (4, 4, 2),
@@ -407,8 +483,6 @@ UNSUPPORTED = {
         "quantized_relu", 4,
         current_step=keras.Variable(0, trainable=False)), (8,),
                             "not found in registry"),
-    "QDenseBatchnorm": (lambda: qkeras.QDenseBatchnorm(2), (8,),
-                        "not found in registry"),
 }
 
 
@@ -592,3 +666,46 @@ def test_example_command_line(tmp_path):
   assert bad.stderr.strip().splitlines() == [
       f"hls4ml_handoff.py: error: --output-dir: no directory for "
       f"{str(tmp_path / 'no' / 'x')!r}"]
+
+
+FOLDED = {
+    "QConv2DBatchnorm": (lambda: qkeras.QConv2DBatchnorm(
+        3, 2, kernel_quantizer=quantized_bits(4, 0, 1),
+        bias_quantizer=q(8, 3), name="lay"), (5, 5, 2)),
+    "QDepthwiseConv2DBatchnorm": (lambda: qkeras.QDepthwiseConv2DBatchnorm(
+        2, depthwise_quantizer=quantized_bits(4, 0, 1),
+        bias_quantizer=q(8, 3), name="lay"), (5, 5, 2)),
+    "QDenseBatchnorm": (lambda: qkeras.QDenseBatchnorm(
+        3, kernel_quantizer=quantized_bits(4, 0, 1), bias_quantizer=q(8, 3),
+        name="lay"), (6,)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOLDED))
+def test_folded_layers_are_handed_off_unfolded(case, tmp_path):
+  """A folded batch-norm layer reaches hls4ml as the plain Q-layer
+  ``unfold_model`` makes of it (bit-identical outputs, tested in
+  test_qconv2d_batchnorm.py): its folded, quantized weights."""
+  make, shape = FOLDED[case]
+  x = x_in = keras.Input(shape, name="inp")
+  x = QActivation(q(8, 2), name="inp_q")(x)
+  model = keras.Model(x_in, make()(x))
+  layer = model.get_layer("lay")
+  rs = np.random.RandomState(0)
+  layer.set_weights([
+      np.full(w.shape, -1, w.dtype) if w.name == "iteration" else
+      rs.uniform(0.5, 2.0 if "variance" in w.name else 1.5,
+                 w.shape).astype(np.float32)
+      for w in layer.trainable_weights + layer.non_trainable_weights])
+  plain = qkeras.utils.unfold_model(model).get_layer("lay")
+  hls_model = convert(model, "io_parallel", tmp_path)
+  node = hls_model.graph["lay"]
+  kernel_name = "depthwise" if "Depthwise" in case else "kernel"
+  quantizer = getattr(plain, f"{kernel_name}_quantizer_internal")
+  kernel = plain.depthwise_kernel if "Depthwise" in case else plain.kernel
+  expected = keras.ops.convert_to_numpy(quantizer(kernel))
+  np.testing.assert_array_equal(node.weights["weight"].data.ravel(),
+                                expected.ravel())
+  np.testing.assert_array_equal(
+      node.weights["bias"].data,
+      keras.ops.convert_to_numpy(plain.bias_quantizer_internal(plain.bias)))
