@@ -53,8 +53,8 @@ def register():
     warnings.warn(
         "qkeras could not register its hls4ml layer handlers "
         f"({type(e).__name__}: {e}); hls4ml will not convert Q-layers. "
-        "'import qkeras.hls4ml_support' registers them explicitly "
-        f"(and raises the error); {ENV_VAR}=0 turns this off.",
+        "'import qkeras.hls4ml_support' and its register() raise the error "
+        f"with a traceback; {ENV_VAR}=0 turns this off.",
         RuntimeWarning, stacklevel=2)
     return None
 

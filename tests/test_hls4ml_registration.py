@@ -94,6 +94,24 @@ print(json.dumps({
 }))
 """
 
+# ``python -m qkeras.demo`` defers the package's imports (qkeras/__init__.py);
+# hls4ml imported in between is registered when the import finishes.
+_DEFERRED = r"""
+import json, sys
+sys.argv = ["-m"]
+sys.orig_argv = [sys.executable, "-m", "qkeras.demo"]
+import qkeras
+deferred = not qkeras._finished
+import hls4ml
+from hls4ml.converters.keras_v3_to_hls import v3_layer_handlers
+before = [k for k in v3_layer_handlers if k.startswith("qkeras.")]
+qkeras._finish_import()
+print(json.dumps({
+    "deferred": deferred, "before": before,
+    "after": sorted(k for k in v3_layer_handlers if k.startswith("qkeras.")),
+}))
+"""
+
 # Registration raising during ``import hls4ml`` (qkeras imported first).
 _FAILING = r"""
 import json, sys, types, warnings
@@ -144,20 +162,29 @@ def test_import_qkeras_alone_imports_no_hls4ml():
   assert state == {"hls4ml": [], "ours": [], "support": False, "hook": True}
 
 
-@pytest.mark.parametrize("order", ["qkeras,hls4ml", "hls4ml,qkeras"])
-def test_both_orders_register_and_remove_the_hook(hls4ml_installed, order):
+@pytest.mark.parametrize("imports", [
+    "qkeras,hls4ml", "hls4ml,qkeras",
+    "qkeras.hls4ml_support"])  # the explicit way (imports hls4ml inside)
+def test_every_way_registers_all_keys_and_removes_the_hook(hls4ml_installed,
+                                                            imports):
   del hls4ml_installed
-  state = _python(_STATE, order)
-  assert state["ours"] == sorted(
-      f"{module}.{name}" for name, module in _handled_classes().items())
+  state = _python(_STATE, imports)
+  assert state["ours"] == _all_keys()
   assert state["support"] and not state["hook"]
 
 
-@pytest.mark.parametrize("order", ["qkeras,hls4ml", "hls4ml,qkeras"])
-def test_opt_out_registers_nothing(hls4ml_installed, order):
+@pytest.mark.parametrize("imports", ["qkeras,hls4ml", "hls4ml,qkeras"])
+def test_opt_out_registers_nothing(hls4ml_installed, imports):
   del hls4ml_installed
-  state = _python(_STATE, order, env_update={hook.ENV_VAR: "0"})
+  state = _python(_STATE, imports, env_update={hook.ENV_VAR: "0"})
   assert state["ours"] == [] and not state["support"] and not state["hook"]
+
+
+def test_opt_out_leaves_the_explicit_import(hls4ml_installed):
+  del hls4ml_installed
+  state = _python(_STATE, "qkeras,hls4ml,qkeras.hls4ml_support",
+                  env_update={hook.ENV_VAR: "0"})
+  assert state["ours"] == _all_keys() and not state["hook"]
 
 
 @pytest.mark.parametrize("order", ["qkeras-first", "hls4ml-first"])
@@ -165,6 +192,12 @@ def test_hls4ml_own_handler_wins(hls4ml_installed, order):
   del hls4ml_installed
   assert _python(_OWN_HANDLER, order) == {"own_kept": True,
                                           "activation": "QKerasLayerHandler"}
+
+
+def test_deferred_import_registers_when_it_finishes(hls4ml_installed):
+  del hls4ml_installed
+  assert _python(_DEFERRED) == {"deferred": True, "before": [],
+                                "after": _all_keys()}
 
 
 def test_failing_registration_does_not_break_import_hls4ml(hls4ml_installed):
@@ -175,9 +208,15 @@ def test_failing_registration_does_not_break_import_hls4ml(hls4ml_installed):
   assert "RuntimeError: boom" in result["warnings"][0]
 
 
+def _all_keys():
+  """``qkeras.hls4ml_support.registered_keys()``, sorted, read from the
+  source (importing the module here would register in this process)."""
+  return sorted(f"{module}.{name}"
+                for name, module in _handled_classes().items())
+
+
 def _handled_classes():
-  """``qkeras.hls4ml_support.HANDLED_CLASSES`` without importing hls4ml
-  here (the module registers at import)."""
+  """``qkeras.hls4ml_support.HANDLED_CLASSES``, read from the source."""
   import ast  # pylint: disable=g-import-not-at-top
   path = os.path.join(ROOT, "qkeras", "hls4ml_support.py")
   with open(path) as f:
