@@ -5,6 +5,11 @@
 functions and the parser helpers, as in QKeras 0.9 (without QKeras's leaked third-party names
 such as ``tf``, ``np`` or ``K``). Importing qkeras changes no global state:
 no environment variables, no Keras configuration, no eager-mode assertion.
+The one addition is for hls4ml: when the import finishes, our hls4ml layer
+handlers are registered if hls4ml is imported already, else a small finder
+in ``sys.meta_path`` registers them when hls4ml is imported
+(``qkeras/_hls4ml_hook.py``; ``QKERAS_HLS4ML_AUTOREGISTER=0`` turns it off).
+``import qkeras`` never imports hls4ml.
 
 ``import qkeras`` imports every submodule, which registers every Q-layer and
 quantizer class with Keras: ``keras.models.load_model`` then needs no
@@ -123,6 +128,10 @@ def _finish_import():
   # function, so code written either way keeps working.
   _sys.modules["qkeras.safe_eval"].__class__ = _CallableModule
   namespace["safe_eval"] = _sys.modules["qkeras.safe_eval"]
+  # hls4ml converts our layers without ``import qkeras.hls4ml_support``
+  # (in either import order; imports nothing of hls4ml).
+  from qkeras import _hls4ml_hook  # pylint: disable=g-import-not-at-top
+  _hls4ml_hook.install()
 
 
 # A TensorFlow C++ log line (absl: "I0101 12:00:00.000 42 f.cc:1] text") and

@@ -19,7 +19,7 @@ and ``.quantizer`` stay what QKeras users read).
 Usage (after ``pip install hls4ml``)::
 
   import hls4ml
-  import qkeras.hls4ml_support          # registers the handlers (idempotent)
+  import qkeras                         # either order registers the handlers
 
   config = hls4ml.utils.config_from_keras_model(model, granularity="name")
   hls_model = hls4ml.converters.convert_from_keras_model(
@@ -27,8 +27,12 @@ Usage (after ``pip install hls4ml``)::
       io_type="io_parallel")
   hls_model.compile()
 
-``import qkeras`` never imports hls4ml; this module imports it only when
-``register()`` runs (at import of this module). See docs/hls4ml.md.
+``import qkeras`` never imports hls4ml, yet registers these handlers once
+hls4ml's Keras-3 converter is imported, in either import order
+(qkeras/_hls4ml_hook.py imports this module then; turned off by
+``QKERAS_HLS4ML_AUTOREGISTER=0``). Importing this module explicitly still
+works: it imports hls4ml and registers at once (idempotent), and raises
+when that fails. See docs/hls4ml.md.
 """
 
 import numpy as np
@@ -592,4 +596,6 @@ def unregister():
     del _installed[key]
 
 
+# Importing this module registers (the explicit way; idempotent, so the
+# automatic registration of qkeras/_hls4ml_hook.py adds nothing after it).
 register()
