@@ -23,6 +23,7 @@ stochastic quantizers are random only in training.
 """
 
 import sys
+import types
 import warnings
 
 import keras
@@ -67,6 +68,27 @@ def serialize_quantizer(quantizer):
   if quantizer is None:
     return None
   return keras.saving.serialize_keras_object(quantizer)
+
+
+def serialize_activation(value):
+  """An activation argument as it appears in ``get_config``.
+
+  A Keras built-in activation function (``keras.activations.tanh``, ...)
+  is written as its name (``"tanh"``), as Keras's own layers and QKeras 0.9
+  write it and as hls4ml's parsers read it; anything else (quantizers,
+  QKeras functions such as ``hard_sigmoid``, user functions) keeps
+  ``serialize_quantizer``'s ``{"class_name", "config", ...}`` dict. Strings
+  are the caller's business (they are written as they are). Loading reads
+  both forms (``get_quantizer`` takes names and dicts).
+  """
+  if isinstance(value, types.FunctionType):
+    try:
+      name = keras.activations.serialize(value)
+    except ValueError:
+      name = None
+    if isinstance(name, str):
+      return name
+  return serialize_quantizer(value)
 
 
 def layer_quantizer(owner, arg, value, weight=False):
@@ -309,14 +331,15 @@ class QuantizerStateMixin:
 
 def _config_value(value):
   """An own argument as it appears in ``get_config``: plain values as they
-  are, arrays as lists, objects (quantizers, activations, initializers) as
-  their ``{"class_name", "config"}`` dicts."""
+  are, arrays as lists, Keras built-in activations as their names, other
+  objects (quantizers, QKeras activations, initializers) as their
+  ``{"class_name", "config"}`` dicts (``serialize_activation``)."""
   if value is None or isinstance(value, (bool, int, float, str, list, tuple,
                                          dict)):
     return value
   if isinstance(value, np.ndarray):
     return value.tolist()
-  return keras.saving.serialize_keras_object(value)
+  return serialize_activation(value)
 
 
 def quantization_config(layer, keys):

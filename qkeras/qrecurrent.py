@@ -21,7 +21,7 @@ from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import quantization_config
 from qkeras.qlayers import register_layer
-from qkeras.qlayers import serialize_quantizer
+from qkeras.qlayers import serialize_activation
 
 __all__ = [
     "QSimpleRNNCell", "QSimpleRNN", "QLSTMCell", "QLSTM", "QGRUCell", "QGRU",
@@ -81,7 +81,7 @@ class _QCellMixin(QLayerMixin):
   def get_config(self):
     config = super().get_config()
     for name in self._activation_names:
-      config[name] = serialize_quantizer(getattr(self, name))
+      config[name] = serialize_activation(getattr(self, name))
     return config
 
 

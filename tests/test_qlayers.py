@@ -455,3 +455,192 @@ def test_set_quantizer_replaces_raw_object_and_list():
     layer.set_quantizer("gamma_quantizer", None)
   with pytest.raises(ValueError, match="'bias_quantizer'"):
     layer.set_quantizer("bias_quantizer", "quantized_bits(")
+
+
+# ----------------------------------------------------------------------------
+# Activation arguments in get_config (qlayers.serialize_activation)
+# ----------------------------------------------------------------------------
+def _activation_layers():
+  """name -> (factory(activation), input shape, config paths of activations).
+
+  Every Q-layer with an activation-like argument; the factory passes the
+  same activation to all of them. Cells are wrapped in ``keras.layers.RNN``
+  to run them (``_runnable``).
+  """
+  # pylint: disable=g-import-not-at-top
+  from qkeras.qconv2d_batchnorm import QConv2DBatchnorm
+  from qkeras.qconvolutional import (QConv1D, QConv2D, QConv2DTranspose,
+                                     QDepthwiseConv2D, QSeparableConv1D,
+                                     QSeparableConv2D)
+  from qkeras.qdense_batchnorm import QDenseBatchnorm
+  from qkeras.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose
+  from qkeras.qdepthwiseconv2d_batchnorm import QDepthwiseConv2DBatchnorm
+  from qkeras.qmac import QScaleShift
+  from qkeras.qnormalization import QBatchNormalization
+  from qkeras.qpooling import QAveragePooling2D, QGlobalAveragePooling2D
+  from qkeras.qrecurrent import (QBidirectional, QGRU, QGRUCell, QLSTM,
+                                 QLSTMCell, QSimpleRNN, QSimpleRNNCell)
+  from qkeras.qseparable_conv2d_transpose import QSeparableConv2DTranspose
+  # pylint: enable=g-import-not-at-top
+  act = ("activation",)
+  sep = ("activation", "depthwise_activation")
+  rec = ("activation", "recurrent_activation")
+  img = (5, 5, 2)
+  seq = (4, 2)
+  return {
+      "QDense": (lambda a: QDense(3, activation=a), (4,), act),
+      "QConv1D": (lambda a: QConv1D(2, 3, activation=a), (6, 2), act),
+      "QConv2D": (lambda a: QConv2D(2, 3, activation=a), img, act),
+      "QConv2DTranspose": (lambda a: QConv2DTranspose(2, 3, activation=a),
+                           img, act),
+      "QDepthwiseConv2D": (lambda a: QDepthwiseConv2D(3, activation=a), img,
+                           act),
+      "QSeparableConv1D": (lambda a: QSeparableConv1D(
+          2, 3, activation=a, depthwise_activation=a), (6, 2), sep),
+      "QSeparableConv2D": (lambda a: QSeparableConv2D(
+          2, 3, activation=a, depthwise_activation=a), img, sep),
+      "QConv2DBatchnorm": (lambda a: QConv2DBatchnorm(2, 3, activation=a),
+                           img, act),
+      "QDepthwiseConv2DBatchnorm": (
+          lambda a: QDepthwiseConv2DBatchnorm(3, activation=a), img, act),
+      "QDenseBatchnorm": (lambda a: QDenseBatchnorm(3, activation=a), (4,),
+                          act),
+      "QSeparableConv2DTranspose": (lambda a: QSeparableConv2DTranspose(
+          4, 3, depthwise_activation=a, pointwise_activation=a), img,
+                                    ("depthwise_activation",
+                                     "pointwise_activation")),
+      "QDepthwiseConv2DTranspose": (lambda a: QDepthwiseConv2DTranspose(
+          4, 3, group_size=2, depthwise_activation=a), (4, 4, 4),
+                                    ("depthwise_activation",)),
+      "QActivation": (QActivation, (4,), act),
+      "QBatchNormalization": (lambda a: QBatchNormalization(activation=a),
+                              (4,), act),
+      "QAveragePooling2D": (lambda a: QAveragePooling2D(activation=a), img,
+                            act),
+      "QGlobalAveragePooling2D": (
+          lambda a: QGlobalAveragePooling2D(activation=a), img, act),
+      "QScaleShift": (lambda a: QScaleShift(activation=a), (4,), act),
+      "QSimpleRNN": (lambda a: QSimpleRNN(3, activation=a), seq, act),
+      "QLSTM": (lambda a: QLSTM(3, activation=a, recurrent_activation=a),
+                seq, rec),
+      "QGRU": (lambda a: QGRU(3, activation=a, recurrent_activation=a), seq,
+               rec),
+      "QSimpleRNNCell": (lambda a: QSimpleRNNCell(3, activation=a), seq, act),
+      "QLSTMCell": (lambda a: QLSTMCell(3, activation=a,
+                                        recurrent_activation=a), seq, rec),
+      "QGRUCell": (lambda a: QGRUCell(3, activation=a,
+                                      recurrent_activation=a), seq, rec),
+      "QBidirectional": (lambda a: QBidirectional(QLSTM(
+          3, activation=a, recurrent_activation=a)), seq, tuple(
+              (side, "config", key) for side in ("layer", "backward_layer")
+              for key in rec)),
+  }
+
+
+_ACTIVATION_LAYERS = sorted(_activation_layers())
+# QKeras 0.9's (and Keras-2 qkeras files') form is the name; this dict is
+# what Keras 3's serialize_keras_object gives for a function, written by
+# earlier versions of this package for some layers: it must still load.
+_OLD_FUNCTION_DICT = {"module": "builtins", "class_name": "function",
+                      "config": "tanh", "registered_name": "function"}
+
+
+def _paths(config, paths):
+  """The (parent dict, key) of each activation path in a config."""
+  found = []
+  for path in paths:
+    if isinstance(path, str):
+      path = (path,)
+    parent = config
+    for key in path[:-1]:
+      parent = parent[key]
+    found.append((parent, path[-1]))
+  return found
+
+
+def _runnable(layer):
+  """A recurrent cell inside ``keras.layers.RNN``; other layers as they are."""
+  return (keras.layers.RNN(layer) if type(layer).__name__.endswith("Cell")
+          else layer)
+
+
+def _model(layer, shape):
+  inp = keras.Input(shape)
+  return keras.Model(inp, _runnable(layer)(inp))
+
+
+@pytest.mark.parametrize("form", ["name", "function"])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("name", _ACTIVATION_LAYERS)
+def test_keras_activation_is_written_as_its_name(name, activation, form):
+  """hls4ml's QKeras parsers (and QKeras 0.9) read "tanh", not a dict."""
+  factory, _, paths = _activation_layers()[name]
+  layer = factory(activation if form == "name" else
+                  getattr(keras.activations, activation))
+  config = layer.get_config()
+  for parent, key in _paths(config, paths):
+    assert parent[key] == activation, key
+  assert type(layer).from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("name", _ACTIVATION_LAYERS)
+def test_quantizer_and_qkeras_function_activations_stay_dicts(name):
+  factory, _, paths = _activation_layers()[name]
+  config = factory(quantized_relu(4, 0)).get_config()
+  for parent, key in _paths(config, paths):
+    assert parent[key]["class_name"] == "quantized_relu", key
+    assert parent[key]["config"]["bits"] == 4
+    assert parent[key]["config"]["negative_slope"] == 0.0
+  assert qkeras.quantizers.get_quantizer(parent[key]).get_config() == (
+      quantized_relu(4, 0).get_config())
+  # QKeras's own functions are registered Keras objects ("qkeras>name"):
+  # keras.activations.serialize gives a dict for them, and so do we.
+  for function in (qkeras.quantizers.hard_sigmoid,
+                   qkeras.quantizers.binary_tanh):
+    layer = factory(function)
+    config = layer.get_config()
+    for parent, key in _paths(config, paths):
+      assert parent[key] == keras.saving.serialize_keras_object(function)
+      assert parent[key]["config"] == "qkeras>" + function.__name__
+    assert type(layer).from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("name", _ACTIVATION_LAYERS)
+def test_activation_names_round_trip_and_old_dict_form_loads(name, tmp_path):
+  """A .keras round trip gives identical outputs, and a config carrying the
+  older ``{"class_name": "function", "config": "tanh"}`` form loads into the
+  same layer."""
+  factory, shape, paths = _activation_layers()[name]
+  layer = factory(keras.activations.tanh)
+  model = _model(layer, shape)
+  rng = np.random.RandomState(5)
+  # Positive weights keep batch-norm variances valid.
+  model.set_weights([rng.uniform(0.5, 1.5, size=w.shape).astype(F32)
+                     for w in model.get_weights()])
+  x = rng.normal(size=(3,) + shape).astype(F32)
+  expected = np_out(model(x))
+  path = tmp_path / "m.keras"
+  model.save(path)
+  loaded = keras.saving.load_model(path)
+  np.testing.assert_array_equal(np_out(loaded(x)), expected)
+
+  config = layer.get_config()
+  for parent, key in _paths(config, paths):
+    assert parent[key] == "tanh"
+    parent[key] = dict(_OLD_FUNCTION_DICT)
+  old = type(layer).from_config(config)
+  for parent, key in _paths(old.get_config(), paths):
+    assert parent[key] == "tanh"
+  old_model = _model(old, shape)
+  old_model.set_weights(model.get_weights())
+  np.testing.assert_array_equal(np_out(old_model(x)), expected)
+
+
+def test_serialize_activation_helper():
+  assert qlayers.serialize_activation(None) is None
+  assert qlayers.serialize_activation(keras.activations.relu) == "relu"
+  assert qlayers.serialize_activation(keras.activations.linear) == "linear"
+  assert qlayers.serialize_activation(quantized_bits(4, 0, 1)) == (
+      keras.saving.serialize_keras_object(quantized_bits(4, 0, 1)))
+  assert qlayers.serialize_activation(qkeras.quantizers.hard_sigmoid) == (
+      keras.saving.serialize_keras_object(qkeras.quantizers.hard_sigmoid))
