@@ -2,23 +2,27 @@
 """Hand a trained QKeras model to hls4ml and check the C++ bit for bit.
 
     python examples/hls4ml_handoff.py [--epochs 10] [--samples 20000]
-        [--backend Vitis|Vivado] [--io-type io_parallel|io_stream]
-        [--output-dir DIR]
+        [--weights both|defaults|alpha1] [--backend Vitis|Vivado]
+        [--io-type io_parallel|io_stream] [--output-dir DIR]
 
 The jet-tagging MLP of the QKeras/hls4ml papers (16 -> 64 -> 32 -> 32 -> 5,
 6-bit weights and biases, 6-bit ReLUs) is trained on generated "jets" (five
 classes of Gaussian blobs in 16 features, no download), following the
 bit-exact recipe of docs/hls4ml.md: a ``QActivation(quantized_bits(...))``
-right after the input, ``alpha=1`` everywhere, quantized activations between
-the layers, and logits (no softmax) at the output. It is then converted
-with ``hls4ml.utils.config_from_keras_model`` and
-``hls4ml.converters.convert_from_keras_model`` (after ``import
-qkeras.hls4ml_support``), compiled with g++ (no vendor tools), and its
-predictions are compared with Keras's on the test set. The run ends with
-what hls4ml knows about the hardware before synthesis: per layer the
+right after the input, quantized activations between the layers, and logits
+(no softmax) at the output. Its weights are quantized two ways
+(``--weights``): ``defaults``, as QKeras users write them,
+``quantized_bits(6, 0, 1)`` (a kernel quantizer without ``alpha`` becomes
+``alpha="auto_po2"``: per-unit power-of-two scales), and ``alpha1``,
+``quantized_bits(6, 0, alpha=1)`` (plain fixed point). Each model is
+converted with ``hls4ml.utils.config_from_keras_model`` and
+``hls4ml.converters.convert_from_keras_model`` (``import qkeras`` registers
+our layers with hls4ml), compiled with g++ (no vendor tools), and its
+predictions are compared with Keras's on the test set. Per model the run
+shows what hls4ml knows about the hardware before synthesis: per layer the
 fixed-point types, the reuse factor and the number of non-zero weights
-(the multipliers of a fully parallel design). Needs ``pip install hls4ml``
-and g++.
+(the multipliers of a fully parallel design), and it ends with the accuracy
+of both. Needs ``pip install hls4ml`` and g++.
 """
 
 import argparse
@@ -37,6 +41,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 PROG = os.path.basename(__file__)
 FEATURES, CLASSES = 16, 5
 INPUT_FRACTION_BITS = 10  # inputs on the 2**-10 grid: exact in fixed<16,6>
+# --weights: the kernel and bias quantizer of every QDense.
+WEIGHTS = {
+    # What QKeras users write; QKeras turns the kernel's alpha=None into
+    # "auto_po2" (a power-of-two scale per unit).
+    "defaults": "quantized_bits(6, 0, 1)",
+    # docs/hls4ml.md's plain fixed point.
+    "alpha1": "quantized_bits(6, 0, alpha=1)",
+}
 
 
 def parse_args(argv=None):
@@ -50,6 +62,10 @@ def parse_args(argv=None):
                       "test set is a quarter of it, at least 100)")
   parser.add_argument("--seed", type=int, default=0,
                       help="random seed (default 0)")
+  parser.add_argument("--weights", default="both",
+                      choices=("both",) + tuple(WEIGHTS),
+                      help="weight quantizers: QKeras's defaults "
+                      "(auto_po2 scales), alpha=1, or both (default)")
   parser.add_argument("--backend", default="Vitis",
                       choices=("Vitis", "Vivado"),
                       help="hls4ml backend (default Vitis)")
@@ -57,7 +73,8 @@ def parse_args(argv=None):
                       choices=("io_parallel", "io_stream"),
                       help="hls4ml I/O type (default io_parallel)")
   parser.add_argument("--output-dir", metavar="DIR",
-                      help="hls4ml project directory (default: a new "
+                      help="where the hls4ml projects go, one "
+                      "subdirectory per --weights mode (default: a new "
                       "temporary directory)")
   args = parser.parse_args(argv)
   if args.output_dir and not os.path.isdir(
@@ -87,29 +104,28 @@ def generate_jets(samples, seed):
   return x.astype(np.float32), y
 
 
-def build_model():
-  """The 6-bit jet-tagging MLP, written to the bit-exact recipe."""
+def build_model(weights="defaults"):
+  """The 6-bit jet-tagging MLP, written to the bit-exact recipe, with the
+  weight quantizers ``WEIGHTS[weights]``."""
   # pylint: disable=g-import-not-at-top
   import keras
   from qkeras import QActivation, QDense, quantized_bits, quantized_relu
-  def weights():
-    return dict(kernel_quantizer=quantized_bits(6, 0, alpha=1),
-                bias_quantizer=quantized_bits(6, 0, alpha=1))
+  quantizers = dict(kernel_quantizer=WEIGHTS[weights],
+                    bias_quantizer=WEIGHTS[weights])
   x = x_in = keras.Input((FEATURES,), name="features")
   x = QActivation(quantized_bits(10, 2, alpha=1), name="input_q")(x)
   for i, units in enumerate((64, 32, 32)):
-    x = QDense(units, name=f"fc{i + 1}", **weights())(x)
+    x = QDense(units, name=f"fc{i + 1}", **quantizers)(x)
     x = QActivation(quantized_relu(6, 2), name=f"relu{i + 1}")(x)
-  x = QDense(CLASSES, name="output", **weights())(x)
+  x = QDense(CLASSES, name="output", **quantizers)(x)
   x = QActivation(quantized_bits(12, 4, alpha=1), name="logits")(x)
-  return keras.Model(x_in, x, name="jet_tagger")
+  return keras.Model(x_in, x, name=f"jet_tagger_{weights}")
 
 
 def convert(model, args, output_dir):
   """hls4ml config, conversion and g++ build; returns the hls4ml model."""
   # pylint: disable=g-import-not-at-top
   import hls4ml
-  import qkeras.hls4ml_support  # pylint: disable=unused-import
   config = hls4ml.utils.config_from_keras_model(
       model, granularity="name", backend=args.backend)
   hls_model = hls4ml.converters.convert_from_keras_model(
@@ -142,7 +158,6 @@ def main(argv=None):
   args = parse_args(argv)
   # pylint: disable=g-import-not-at-top
   import keras
-  import numpy as np
   keras.utils.set_random_seed(args.seed)
   tests = max(100, args.samples // 4)
   x, y = generate_jets(args.samples + tests, args.seed)
@@ -150,15 +165,37 @@ def main(argv=None):
                                       y[:tests])
   print(f"generated jets: {len(x_train)} training / {len(x_test)} test, "
         f"{FEATURES} features, {CLASSES} classes")
-  model = build_model()
+  results = []
+  for weights in (WEIGHTS if args.weights == "both" else (args.weights,)):
+    print(f"\n== weights: {WEIGHTS[weights]} ({weights})")
+    results.append((weights,) + train_and_hand_off(
+        weights, (x_train, y_train, x_test, y_test), args))
+  print(f"\n{'weights':<9} {'quantizer':<30} {'Keras acc':>9} "
+        f"{'hls4ml acc':>10}  C++ vs Keras")
+  for weights, accuracy, hls_accuracy, differ in results:
+    print(f"{weights:<9} {WEIGHTS[weights]:<30} {accuracy:>9.4f} "
+          f"{hls_accuracy:>10.4f}  "
+          f"{'bit-exact' if not differ else f'{differ} outputs differ'}")
+  return 0
+
+
+def train_and_hand_off(weights, data, args):
+  """Trains the model with ``weights``, converts, compiles and compares;
+  returns ``(Keras accuracy, hls4ml accuracy, outputs that differ)``."""
+  # pylint: disable=g-import-not-at-top
+  import keras
+  import numpy as np
+  _, _, x_test, y_test = data
+  keras.utils.set_random_seed(args.seed)
+  model = build_model(weights)
   model.summary()
   accuracy = _data.train_and_evaluate(
-      model, (x_train, y_train, x_test, y_test), args.epochs,
-      keras.optimizers.Adam(0.003), batch_size=256,
+      model, data, args.epochs, keras.optimizers.Adam(0.003), batch_size=256,
       loss=keras.losses.CategoricalCrossentropy(from_logits=True))
   print(f"test accuracy: {accuracy:.4f}")
 
-  output_dir = args.output_dir or tempfile.mkdtemp(prefix="hls4ml_handoff_")
+  output_dir = os.path.join(
+      args.output_dir or tempfile.mkdtemp(prefix="hls4ml_handoff_"), weights)
   hls_model = convert(model, args, output_dir)
   print(f"hls4ml project ({args.backend}, {args.io_type}): {output_dir}")
   expected = model.predict(x_test, verbose=0)
@@ -169,10 +206,10 @@ def main(argv=None):
           f"differ, max |diff| {np.abs(got - expected).max():g}")
   else:
     print(f"hls4ml == Keras on {len(x_test)} inputs: bit-exact")
-  hls_accuracy = np.mean(np.argmax(got, 1) == np.argmax(y_test, 1))
+  hls_accuracy = float(np.mean(np.argmax(got, 1) == np.argmax(y_test, 1)))
   print(f"hls4ml test accuracy: {hls_accuracy:.4f}")
   print_summary(hls_model)
-  return 0
+  return accuracy, hls_accuracy, differ
 
 
 if __name__ == "__main__":

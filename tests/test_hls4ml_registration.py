@@ -216,16 +216,20 @@ def _all_keys():
 
 
 def _handled_classes():
-  """``qkeras.hls4ml_support.HANDLED_CLASSES``, read from the source."""
+  """``qkeras.hls4ml_support.HANDLED_CLASSES`` and ``FOLDED_CLASSES``
+  (what ``register()`` adds), read from the source."""
   import ast  # pylint: disable=g-import-not-at-top
   path = os.path.join(ROOT, "qkeras", "hls4ml_support.py")
   with open(path) as f:
     tree = ast.parse(f.read())
+  classes = {}
   for node in tree.body:
     if isinstance(node, ast.Assign) and any(
-        getattr(t, "id", None) == "HANDLED_CLASSES" for t in node.targets):
-      return ast.literal_eval(node.value)
-  raise AssertionError("no HANDLED_CLASSES in qkeras/hls4ml_support.py")
+        getattr(t, "id", None) in ("HANDLED_CLASSES", "FOLDED_CLASSES")
+        for t in node.targets):
+      classes.update(ast.literal_eval(node.value))
+  assert "QDense" in classes and "QConv2DBatchnorm" in classes, classes
+  return classes
 
 
 # The finder itself, in this process, on a stand-in for hls4ml's module.
