@@ -648,8 +648,13 @@ def test_example_script(tmp_path, capsys):
   assert example.main(["--epochs", "1", "--samples", "300",
                        "--output-dir", str(tmp_path / "prj")]) == 0
   out = capsys.readouterr().out
-  assert re.search(r"^hls4ml == Keras on \d+ inputs: bit-exact$", out, re.M)
-  assert "test accuracy" in out
+  # Both weight modes (QKeras's defaults: auto_po2; alpha=1) bit-exact.
+  assert len(re.findall(r"^hls4ml == Keras on \d+ inputs: bit-exact$", out,
+                        re.M)) == 2
+  assert re.search(r"^defaults +quantized_bits\(6, 0, 1\) +[\d.]+ +[\d.]+ +"
+                   r"bit-exact$", out, re.M)
+  assert re.search(r"^alpha1 +quantized_bits\(6, 0, alpha=1\) +[\d.]+ +"
+                   r"[\d.]+ +bit-exact$", out, re.M)
 
 
 def test_example_command_line(tmp_path):
