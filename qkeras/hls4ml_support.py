@@ -38,7 +38,7 @@ when that fails. See docs/hls4ml.md.
 import numpy as np
 
 __all__ = ["register", "unregister", "registered_keys", "HANDLED_CLASSES",
-           "FOLDED_CLASSES", "STRICT", "Hls4mlInexactWarning",
+           "FOLDED_CLASSES", "REFUSED_CLASSES", "STRICT", "Hls4mlInexactWarning",
            "exact_fixed_type"]
 
 # Our class name (also the name of hls4ml's Keras-2 parser for it) -> its
@@ -65,6 +65,35 @@ FOLDED_CLASSES = {
     "QConv2DBatchnorm": "qkeras.qconv2d_batchnorm",
     "QDepthwiseConv2DBatchnorm": "qkeras.qdepthwiseconv2d_batchnorm",
     "QDenseBatchnorm": "qkeras.qdense_batchnorm",
+}
+
+# Q-layers with no hls4ml form: refused at conversion with the alternative
+# (instead of hls4ml's "Layer ... not found in registry").
+REFUSED_CLASSES = {
+    "QAveragePooling2D": (
+        "qkeras.qpooling", "use keras.layers.AveragePooling2D followed by a "
+        "QActivation (docs/hls4ml.md, recipe 6)"),
+    "QGlobalAveragePooling2D": (
+        "qkeras.qpooling", "use keras.layers.GlobalAveragePooling2D followed "
+        "by a QActivation"),
+    "QConv2DTranspose": (
+        "qkeras.qconvolutional", "hls4ml 1.3 has no transposed Q-convolution; "
+        "use QConv2D on an upsampled input (keras.layers.UpSampling2D)"),
+    "QDepthwiseConv2DTranspose": (
+        "qkeras.qdepthwise_conv2d_transpose", "hls4ml has no transposed "
+        "depthwise convolution"),
+    "QSeparableConv2DTranspose": (
+        "qkeras.qseparable_conv2d_transpose", "hls4ml has no transposed "
+        "separable convolution"),
+    "QBidirectional": (
+        "qkeras.qrecurrent", "hls4ml 1.3 has no bidirectional Q-recurrent "
+        "layer"),
+    "QAdaptiveActivation": (
+        "qkeras.qlayers", "after training, replace it by QActivation with "
+        "the quantizer it converged to"),
+    "QScaleShift": (
+        "qkeras.qmac", "fold the scale and shift into the neighbouring "
+        "QDense/QConv weights"),
 }
 
 STRICT = True
@@ -464,6 +493,9 @@ class QKerasLayerHandler:
   def __call__(self, layer, in_tensors, out_tensors):
     # pylint: disable=g-import-not-at-top
     from hls4ml.converters.keras_v2_to_hls import layer_handlers
+    if self.class_name in REFUSED_CLASSES:
+      raise ValueError(f"{layer.name}: {self.class_name} has no hls4ml "
+                       f"form; {REFUSED_CLASSES[self.class_name][1]}.")
     if self.class_name in FOLDED_CLASSES:
       plain = _unfolded(layer, in_tensors[0].shape)
       return QKerasLayerHandler(type(plain).__name__)(plain, in_tensors,
@@ -555,7 +587,8 @@ def registered_keys():
 
 
 def _all_classes():
-  return {**HANDLED_CLASSES, **FOLDED_CLASSES}
+  return {**HANDLED_CLASSES, **FOLDED_CLASSES,
+          **{name: module for name, (module, _) in REFUSED_CLASSES.items()}}
 
 
 def register(override=False):

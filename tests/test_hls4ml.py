@@ -457,39 +457,47 @@ def test_converts(case, tmp_path):
   assert list(classes.values())[-1] == last_class
 
 
+# Settings with no hls4ml form: refused, naming the layer ("lay") and
+# the alternative.
 UNSUPPORTED = {
-    "quantized_po2": (lambda: QActivation(qkeras.quantized_po2(4)), (8,),
-                      "has no hls4ml form"),
-    "quantized_relu_po2": (lambda: QActivation(qkeras.quantized_relu_po2(4)),
-                           (8,), "has no hls4ml form"),
-    "quantized_hswish": (lambda: QActivation(qkeras.quantized_hswish(4)),
-                         (8,), "has no hls4ml form"),
-    "quantized_ulaw": (lambda: QActivation(qkeras.quantized_ulaw(4)), (8,),
-                       "has no hls4ml form"),
-    "quantized_linear": (lambda: QActivation(qkeras.quantized_linear(4)),
-                         (8,), "has no hls4ml form"),
-    "bernoulli": (lambda: QActivation(qkeras.bernoulli()), (8,),
-                  "has no hls4ml form"),
-    "QAveragePooling2D": (lambda: qkeras.QAveragePooling2D(2), (4, 4, 2),
-                          "not found in registry"),
-    "QGlobalAveragePooling2D": (qkeras.QGlobalAveragePooling2D, (4, 4, 2),
-                                "not found in registry"),
-    "QConv2DTranspose": (lambda: qkeras.QConv2DTranspose(2, 2), (4, 4, 2),
-                         "not found in registry"),
-    "QBidirectional": (lambda: qkeras.QBidirectional(QLSTM(2)), (4, 2),
-                       "not found in registry"),
-    "QScaleShift": (qkeras.QScaleShift, (8,), "not found in registry"),
+    "quantized_po2": (lambda: QActivation(qkeras.quantized_po2(4),
+                                          name="lay"), (8,)),
+    "quantized_relu_po2": (lambda: QActivation(qkeras.quantized_relu_po2(4),
+                                               name="lay"), (8,)),
+    "quantized_hswish": (lambda: QActivation(qkeras.quantized_hswish(4),
+                                             name="lay"), (8,)),
+    "quantized_ulaw": (lambda: QActivation(qkeras.quantized_ulaw(4),
+                                           name="lay"), (8,)),
+    "quantized_linear": (lambda: QActivation(qkeras.quantized_linear(4),
+                                             name="lay"), (8,)),
+    "bernoulli": (lambda: QActivation(qkeras.bernoulli(), name="lay"), (8,)),
+    "hard_sigmoid": (lambda: QActivation("hard_sigmoid", name="lay"), (8,)),
+    "QAveragePooling2D": (lambda: qkeras.QAveragePooling2D(2, name="lay"),
+                          (4, 4, 2)),
+    "QGlobalAveragePooling2D": (lambda: qkeras.QGlobalAveragePooling2D(
+        name="lay"), (4, 4, 2)),
+    "QConv2DTranspose": (lambda: qkeras.QConv2DTranspose(2, 2, name="lay"),
+                         (4, 4, 2)),
+    "QDepthwiseConv2DTranspose": (
+        lambda: qkeras.QDepthwiseConv2DTranspose(1, 2, name="lay"),
+        (4, 4, 2)),
+    "QSeparableConv2DTranspose": (
+        lambda: qkeras.QSeparableConv2DTranspose(2, 2, name="lay"),
+        (4, 4, 2)),
+    "QBidirectional": (lambda: qkeras.QBidirectional(QLSTM(2), name="lay"),
+                       (4, 2)),
+    "QScaleShift": (lambda: qkeras.QScaleShift(name="lay"), (8,)),
     "QAdaptiveActivation": (lambda: qkeras.QAdaptiveActivation(
-        "quantized_relu", 4,
-        current_step=keras.Variable(0, trainable=False)), (8,),
-                            "not found in registry"),
+        "quantized_relu", 4, current_step=keras.Variable(0, trainable=False),
+        name="lay"), (8,)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(UNSUPPORTED))
 def test_unsupported(case, tmp_path):
-  layer, shape, message = UNSUPPORTED[case]
-  with pytest.raises(Exception, match=message):
+  layer, shape = UNSUPPORTED[case]
+  with pytest.raises(ValueError, match=r"^lay: .*has no hls4ml form; "
+                     r"(use|hls4ml|after|fold)"):
     _convert_only(layer(), shape, tmp_path)
 
 

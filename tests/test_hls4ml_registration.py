@@ -216,8 +216,8 @@ def _all_keys():
 
 
 def _handled_classes():
-  """``qkeras.hls4ml_support.HANDLED_CLASSES`` and ``FOLDED_CLASSES``
-  (what ``register()`` adds), read from the source."""
+  """``qkeras.hls4ml_support.HANDLED_CLASSES``, ``FOLDED_CLASSES`` and
+  ``REFUSED_CLASSES`` (what ``register()`` adds), read from the source."""
   import ast  # pylint: disable=g-import-not-at-top
   path = os.path.join(ROOT, "qkeras", "hls4ml_support.py")
   with open(path) as f:
@@ -225,9 +225,11 @@ def _handled_classes():
   classes = {}
   for node in tree.body:
     if isinstance(node, ast.Assign) and any(
-        getattr(t, "id", None) in ("HANDLED_CLASSES", "FOLDED_CLASSES")
+        getattr(t, "id", None) in ("HANDLED_CLASSES", "FOLDED_CLASSES",
+                                   "REFUSED_CLASSES")
         for t in node.targets):
-      classes.update(ast.literal_eval(node.value))
+      for name, value in ast.literal_eval(node.value).items():
+        classes[name] = value[0] if isinstance(value, tuple) else value
   assert "QDense" in classes and "QConv2DBatchnorm" in classes, classes
   return classes
 
