@@ -599,6 +599,18 @@ def convert_folded_layer_to_unfolded(layer):
   return cls.from_config(config)
 
 
+def unfolded_layer(layer, input_shape):
+  """The plain Q-layer (same name) a folded layer becomes, built for
+  ``input_shape`` and carrying its ``get_folded_weights()``: what
+  ``unfold_model`` puts in its place (in inference, the same outputs bit for
+  bit). For the exporters, which hand one layer at a time to other tools."""
+  plain = convert_folded_layer_to_unfolded(layer)
+  plain.build(tuple(input_shape))
+  plain.set_weights([keras.ops.convert_to_numpy(w)
+                     for w in layer.get_folded_weights()])
+  return plain
+
+
 def unfold_model(model):
   """A copy of ``model`` with every folded layer replaced by its plain
   Q-layer carrying ``get_folded_weights()``; other layers are copied with

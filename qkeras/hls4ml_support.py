@@ -462,20 +462,6 @@ def _keep_quantized_linear(node):
       {"class_name": "quantized_bits", "config": config["config"]}))
 
 
-def _unfolded(layer, input_shape):
-  """The plain Q-layer (same name) with the folded layer's inference
-  weights, as ``qkeras.utils.unfold_model`` makes it: its outputs equal the
-  folded layer's in inference, bit for bit."""
-  # pylint: disable=g-import-not-at-top
-  from keras import ops
-  from qkeras._convert import convert_folded_layer_to_unfolded
-  plain = convert_folded_layer_to_unfolded(layer)
-  plain.build(tuple(input_shape))
-  plain.set_weights([ops.convert_to_numpy(w)
-                     for w in layer.get_folded_weights()])
-  return plain
-
-
 class QKerasLayerHandler:
   """hls4ml Keras-3 handler for one of our Q-layer classes.
 
@@ -497,7 +483,9 @@ class QKerasLayerHandler:
       raise ValueError(f"{layer.name}: {self.class_name} has no hls4ml "
                        f"form; {REFUSED_CLASSES[self.class_name][1]}.")
     if self.class_name in FOLDED_CLASSES:
-      plain = _unfolded(layer, in_tensors[0].shape)
+      # pylint: disable=g-import-not-at-top
+      from qkeras._convert import unfolded_layer
+      plain = unfolded_layer(layer, in_tensors[0].shape)
       return QKerasLayerHandler(type(plain).__name__)(plain, in_tensors,
                                                       out_tensors)
     config = layer.get_config()
