@@ -57,7 +57,7 @@ def randomize(model, seed=3):
 
 
 def assert_exported_exactly(model, seed=0):
-  x = grid_inputs(tuple(model.input.shape[1:]), seed)
+  x = grid_inputs(tuple(model.inputs[0].shape[1:]), seed)
   proto = to_qonnx(model, input_shape=x.shape)
   onnx.checker.check_model(proto)
   expected = model.predict(x, verbose=0)
@@ -334,3 +334,16 @@ def test_import_qkeras_does_not_import_onnx():
       env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"),
       capture_output=True, text=True, check=True).stdout
   assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_sequential_and_nested_models():
+  inner = keras.Sequential([
+      keras.Input((12,)),
+      QDense(8, kernel_quantizer="quantized_bits(4,0,1)",
+             bias_quantizer=q(4, 0), activation=quantized_relu(6, 2)),
+  ], name="inner")
+  model = keras.Sequential([keras.Input((12,)), QActivation(q(8, 2)), inner,
+                            QDense(4, kernel_quantizer=q(4, 0),
+                                   bias_quantizer=q(4, 0),
+                                   activation=q(10, 4))])
+  assert_exported_exactly(randomize(model))
