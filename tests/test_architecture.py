@@ -32,7 +32,7 @@ FLOORS = (
                 "qseparable_conv2d_transpose", "qoctave", "b2t")),
     ("readers", ("_graph", "_export", "_convert", "_io")),
     ("tools", ("utils", "estimate", "bn_folding_utils", "qtools", "callbacks",
-               "hls4ml_support", "_hls4ml_hook")),
+               "hls4ml_support", "_hls4ml_hook", "qonnx")),
     ("search", ("autoqkeras",)),
 )
 ENTRY_POINTS = ("", "demo", "qtools.__main__", "qtools.examples",
