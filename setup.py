@@ -50,7 +50,13 @@ setuptools.setup(
                  "nbclient>=0.7", "nbformat>=5", "ipykernel>=6",
                  "matplotlib>=3.5",
                  # tests/test_hls4ml.py converts and compiles with hls4ml
-                 "hls4ml>=1.3"],
+                 "hls4ml>=1.3",
+                 # tests/test_qonnx.py exports and runs with qonnx's executor
+                 "onnx>=1.14", "onnxruntime>=1.16.1", "qonnx>=1.0"],
+        # qkeras.qonnx.to_qonnx (docs/qonnx.md): writes ONNX with qonnx's
+        # Quant/BipolarQuant nodes; onnxruntime and qonnx run it. qonnx 1.0
+        # needs onnxruntime>=1.16.1 (and onnx<=1.17 on Python 3.10).
+        "qonnx": ["onnx>=1.14", "onnxruntime>=1.16.1", "qonnx>=1.0"],
         # notebook/*.ipynb: open them (Jupyter Notebook) or run them headless
         # (jupyter nbconvert --execute; README, "Examples and notebooks").
         "notebook": ["notebook>=7", "nbconvert>=7", "ipykernel>=6",
