@@ -14,7 +14,16 @@ the full module path, never by the bare class name, so other libraries'
 and weights to hls4ml's own QKeras (Keras-2) parser for that class, and
 splits a quantizer activation into a separate activation node, as hls4ml's
 Keras-2 front end does. The layers themselves are unchanged (``.activation``
-and ``.quantizer`` stay what QKeras users read).
+and ``.quantizer`` stay what QKeras users read). On top of hls4ml's parser:
+
+* weights quantized with a power-of-two scale (``alpha="auto_po2"``, QKeras's
+  default for kernels) are handed over as the layer's exact quantized
+  weights with an ``ap_fixed`` type that holds them (``exact_fixed_type``),
+  never through hls4ml's ``ApplyAlpha``;
+* folded batch-norm layers are handed over as ``unfold_model``'s plain layer;
+* settings hls4ml computes differently from Keras are refused at conversion
+  (``STRICT``), approximations warn (``Hls4mlInexactWarning``), and Q-layers
+  without an hls4ml form (``REFUSED_CLASSES``) say what to use instead.
 
 Usage (after ``pip install hls4ml``)::
 
