@@ -245,7 +245,13 @@ DAMAGE = [
     ("bad search space", T0, lambda p: _edit_json(
         p, lambda s: s["hyperparameters"].update(space=5)),
      "is not a keras-tuner trial"),
+    ("string best step", T0, lambda p: _edit_json(
+        p, lambda s: s.update(best_step="x")),
+     "best_step 'x' is not an integer >= 0"),
     ("truncated oracle", "oracle.json", _truncate, "is not valid JSON"),
+    ("oracle hash not a string", "oracle.json", lambda p: _edit_json(
+        p, lambda s: s.update(tried_so_far=[1, 2])),
+     "lists a choices hash 1 that is not a string"),
     ("oracle order a dict", "oracle.json", lambda p: _edit_json(
         p, lambda s: s.update(end_order={})),
      "field 'end_order' is a dict, not a list"),

@@ -96,6 +96,10 @@ def _check_trial(path, state):
   for name in ("best_step", "message"):
     if name not in state:
       raise _Damaged(f"has no {name!r} field")
+  step = state["best_step"]
+  if step is not None and (not isinstance(step, int) or
+                           isinstance(step, bool) or step < 0):
+    raise _Damaged(f"best_step {step!r} is not an integer >= 0")
   try:
     kt.engine.trial.Trial.from_state(state)
   except Exception as e:  # pylint: disable=broad-except
@@ -117,6 +121,12 @@ def _check_oracle(state, trial_ids):
     if trial_id not in trial_ids:
       raise _Damaged(f"lists trial {trial_id}, whose file "
                      f"trial_{trial_id}/trial.json is missing")
+  # Hashes of the choices tried: a damaged one would let a search try
+  # the same choices again.
+  hashes = state["tried_so_far"] + list(state["id_to_hash"].values())
+  for value in hashes:
+    if value is not None and not isinstance(value, str):
+      raise _Damaged(f"lists a choices hash {value!r} that is not a string")
   try:
     kt.HyperParameters.from_config(state["hyperparameters"])
   except Exception as e:  # pylint: disable=broad-except
