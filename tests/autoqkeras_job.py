@@ -16,6 +16,9 @@ temporary file, about to be renamed onto the real one);
 ``AUTOQKERAS_KILL_AT="<event>#<n>"`` makes the job SIGKILL itself at the
 n-th event of this process whose text starts with ``<event>``, before the
 event's action (the rename, the build, ...). Deterministic, no timing.
+``AUTOQKERAS_JOB_WAIT=1`` makes the job read one line from its standard
+input after its imports, before it touches OUTPUT_DIR: a test starts the
+next run of a chain (seconds of imports) while the previous one works.
 """
 
 import json
@@ -26,7 +29,6 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from qkeras.autoqkeras import AutoQKeras  # noqa: E402
 
@@ -151,4 +153,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  if os.environ.get("AUTOQKERAS_JOB_WAIT"):
+    sys.stdin.readline()
   main(sys.argv[1:])

@@ -71,17 +71,25 @@ KILL_POINTS = [
 ]
 
 
-def _run_job(project, log, kill_at=None, extra=()):
+def _start_job(project, log, kill_at=None, extra=()):
+  """The job, started and importing; it waits for ``_finish_job`` before it
+  touches ``project`` (imports dominate a run: the next run of the chain
+  imports while the current one works)."""
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3",
-             AUTOQKERAS_JOB_LOG=log)
+             AUTOQKERAS_JOB_LOG=log, AUTOQKERAS_JOB_WAIT="1")
   env.pop("AUTOQKERAS_KILL_AT", None)
   if kill_at:
     env["AUTOQKERAS_KILL_AT"] = kill_at
-  job = subprocess.run(
+  return subprocess.Popen(
       [sys.executable, "-u", JOB, project, str(MAX_TRIALS)] + list(extra),
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-      env=env, timeout=300, check=False)
-  return job.returncode, job.stdout
+      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _finish_job(job):
+  """Lets ``job`` run; (return code, output)."""
+  out, _ = job.communicate("go\n", timeout=300)
+  return job.returncode, out
 
 
 def _trial_files(project):
@@ -113,11 +121,25 @@ def test_search_killed_at_each_point_resumes_without_loss_or_rerun(
     tmp_path):
   project = str(tmp_path / "search")
   log = str(tmp_path / "events.log")
+  runs = [(kill_at, ()) for kill_at, _, _ in KILL_POINTS] + [(None, ["best"])]
+  jobs = [_start_job(project, log, *runs[0])]
+  try:
+    _check_kill_chain(project, log, runs, jobs)
+  finally:
+    for job in jobs:
+      if job.poll() is None:
+        job.kill()
+        job.communicate()
+
+
+def _check_kill_chain(project, log, runs, jobs):
+  """Runs ``runs`` one after the other (``jobs``: the started ones)."""
   kept = {}        # trial id -> trial file when first seen COMPLETED
   runs_after = {}  # trial id -> "run" events after it was completed
-  for kill_at, expected, check in KILL_POINTS:
+  for i, (kill_at, expected, check) in enumerate(KILL_POINTS):
+    jobs.append(_start_job(project, log, *runs[i + 1]))
     start = len(_events(log)) if os.path.exists(log) else 0
-    rc, out = _run_job(project, log, kill_at)
+    rc, out = _finish_job(jobs[i])
     events = _events(log)[start:]
     assert rc == -signal.SIGKILL, (kill_at, out[-3000:])
     point = kill_at.rsplit("#", 1)[0]
@@ -133,7 +155,7 @@ def test_search_killed_at_each_point_resumes_without_loss_or_rerun(
     for trial_id, state in completed.items():
       kept.setdefault(trial_id, state)
   start = len(_events(log))
-  rc, out = _run_job(project, log, None, ["best"])
+  rc, out = _finish_job(jobs[-1])
   assert rc == 0, out[-3000:]
   events = _events(log)[start:]
   for trial_id in kept:
