@@ -1,11 +1,11 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
 """AutoQKeras: the search space, trial models, searches, scheduler, resume
-after a kill and keras-tuner's distributed mode."""
+repair and keras-tuner's distributed mode (kills at chosen points and
+damaged files: test_autoqkeras_faults.py)."""
 
 import glob
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -546,7 +546,7 @@ def test_scheduler_runs_blocks_and_resumes(data, tmp_path):
       first.get_history(), default=float))
 
 
-# -- resume after a kill, distributed search ----------------------------------
+# -- resume repair, distributed search ----------------------------------------
 
 
 def _job(args, env=None):
@@ -566,42 +566,11 @@ def _trials(project):
   return result
 
 
-@pytest.mark.default_backend_only("keras-tuner process handling")
-@pytest.mark.slow
-def test_resume_after_kill(tmp_path):
-  project = str(tmp_path / "search")
-  job = _job([project, 3])
-  lines = []
-  for line in job.stdout:
-    lines.append(line)
-    if line.startswith("AutoQKeras trial 0 (COMPLETED)"):
-      job.send_signal(signal.SIGKILL)
-      break
-  job.wait(timeout=60)
-  assert job.returncode == -signal.SIGKILL, "".join(lines)
-  before = _trials(project)
-  done = {k: v for k, v in before.items() if v[0] == "COMPLETED"}
-  assert set(done) == {"0"}
-  job = _job([project, 3])
-  out, _ = job.communicate(timeout=300)
-  assert job.returncode == 0, out
-  assert "Reloading Tuner" in out
-  after = _trials(project)
-  assert set(after) == {"0", "1", "2"}
-  assert all(status == "COMPLETED" for status, _ in after.values()), (
-      before, after, out[-3000:])
-  for trial_id, value in done.items():  # finished trials kept, not rerun
-    assert after[trial_id] == value
-  rerun = [line for line in out.splitlines()
-           if line.startswith("AutoQKeras trial")]
-  assert sorted(line.split()[2] for line in rerun) == ["1", "2"]
-
-
 def test_trial_started_but_not_in_the_oracle_file_is_retried(tmp_path):
   """A kill between keras-tuner's writes of a new trial's file and of the
   oracle file must neither rerun the finished trial nor leave the new one
-  unfinished on resume (the race behind a rare test_resume_after_kill
-  failure)."""
+  unfinished on resume (kill point 7 of
+  test_autoqkeras_faults.py, here without a subprocess)."""
   import keras_tuner as kt  # pylint: disable=g-import-not-at-top
   from qkeras.autoqkeras import autoqkeras_internal  # pylint: disable=g-import-not-at-top
 

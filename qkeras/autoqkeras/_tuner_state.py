@@ -27,6 +27,8 @@ from qkeras.autoqkeras._common import _clone_optimizer
 from qkeras.autoqkeras._common import _compile_arguments
 from qkeras.autoqkeras._common import _learning_rate
 from qkeras.autoqkeras._common import make_target
+from qkeras.autoqkeras._project_files import check_project
+from qkeras.autoqkeras._project_files import load_state
 from qkeras.autoqkeras._search_space import AutoQKHyperModel
 from qkeras.autoqkeras._search_space import REGISTERED_LAYERS
 from qkeras.autoqkeras._search_space import _check_limit
@@ -67,14 +69,15 @@ def _best(trial, name):
   return None if value is None else float(value)
 
 
-def _write_json_atomically(path, state):
+def _write_json_atomically(path, state, default=None):
   """Writes ``state`` as JSON to a temporary file, then renames it onto
   ``path``: a process killed mid-write leaves the old file, never a
   truncated one (keras-tuner writes in place, and a truncated oracle.json
   makes the project impossible to resume)."""
+  text = json.dumps(state, default=default)
   tmp = f"{path}.{os.getpid()}.tmp"
   with open(tmp, "w") as f:
-    f.write(json.dumps(state))
+    f.write(text)
   os.replace(tmp, path)
 
 
@@ -104,8 +107,9 @@ def _requeue_interrupted_trials(oracle):
   oracle file. A kill between those writes reloads (a) a finished trial as
   ongoing, which would run again, and (b) a RUNNING trial that is neither
   ongoing nor queued, which would never run. Finished trials (COMPLETED,
-  FAILED, as their own files say) leave the retry queue; such orphaned
-  RUNNING trials join it.
+  FAILED, as their own files say) leave the retry queue and join the end
+  order the oracle file had no time to record; such orphaned RUNNING trials
+  join the retry queue.
   """
   if not isinstance(oracle, kt.Oracle):  # a worker's client: the chief's job
     return
@@ -113,6 +117,10 @@ def _requeue_interrupted_trials(oracle):
   queue = oracle._retry_queue  # pylint: disable=protected-access
   queue[:] = [t for t in queue if t in oracle.trials and
               oracle.trials[t].status not in (status.COMPLETED, status.FAILED)]
+  for trial_id in sorted(oracle.trials):
+    if (oracle.trials[trial_id].status in (status.COMPLETED, status.FAILED)
+        and trial_id not in oracle.end_order):
+      oracle.end_order.append(trial_id)
   queued = set(queue) | {t.trial_id for t in oracle.ongoing_trials.values()}
   for trial_id in sorted(oracle.trials):
     if oracle.trials[trial_id].status == status.RUNNING and (
@@ -173,6 +181,30 @@ _TUNERS = {"random": RandomSearch, "bayesian": BayesianOptimization,
 def _with_progress(tuner_class):
   return type("AutoQKeras" + tuner_class.__name__,
               (_ProgressMixin, tuner_class), {})
+
+
+def _is_worker():
+  return ("KERASTUNER_ORACLE_IP" in os.environ and
+          os.environ.get("KERASTUNER_TUNER_ID") != "chief")
+
+
+def _check_resume(project, tuner_kwargs):
+  """Checks the files of the local search in ``project`` before keras-tuner
+  resumes it (``check_project``: a damaged file is a clear ``ValueError``,
+  never a fresh start); True if its oracle must be reloaded by hand.
+
+  keras-tuner reloads a project only when the tuner's own file exists. A
+  search killed after its first trial's oracle and trial files, before that
+  tuner file, would start again from trial 0 over the finished trial.
+  """
+  if tuner_kwargs.get("overwrite") or "://" in project or _is_worker():
+    return False
+  # The name keras-tuner's constructor reloads from.
+  tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+  tuner_file = os.path.join(project, f"{tuner_id}.json")
+  check_project(project, tuner_file)
+  return (os.path.exists(os.path.join(project, "oracle.json")) and
+          not os.path.exists(tuner_file))
 
 
 def _fresh_dir(path):
@@ -246,6 +278,8 @@ class AutoQKeras:
     self.learning_rate = None
     objective = kt.Objective(score_metric, "max")
     tuner_kwargs.setdefault("overwrite", False)
+    reload_oracle = _check_resume(os.path.join(str(directory), output_dir),
+                                  tuner_kwargs)
     if custom_tuner is not None:
       config = dict(search, model=model, metrics=metrics,
                     custom_objects=custom_objects, goal=goal,
@@ -265,6 +299,8 @@ class AutoQKeras:
           self.hypermodel, objective=objective, project_name=output_dir,
           **tuner_kwargs)
     _atomic_oracle_saves(self.tuner.oracle)
+    if reload_oracle:
+      self.tuner.oracle.reload()
     _requeue_interrupted_trials(self.tuner.oracle)
     self.tuner.search_space_summary()
 
@@ -422,8 +458,8 @@ class AutoQKerasScheduler:
     """The first block still to search (0 for a fresh schedule)."""
     if overwrite or not os.path.exists(self._state_file()):
       return 0
-    with open(self._state_file()) as f:
-      return int(json.load(f)["next_block"])
+    return load_state(self._state_file(), self.output_dir,
+                      "next_block")["next_block"]
 
   def _model_file(self, index):
     return os.path.join(self.output_dir, f"model_block_{index}.keras")
@@ -434,10 +470,8 @@ class AutoQKerasScheduler:
   def _save_state(self, index, model, history):
     os.makedirs(self.output_dir, exist_ok=True)
     model.save(self._model_file(index))
-    with open(self._history_file(index), "w") as f:
-      json.dump(history, f, default=float)
-    with open(self._state_file(), "w") as f:
-      json.dump({"next_block": index + 1}, f)
+    _write_json_atomically(self._history_file(index), history, default=float)
+    _write_json_atomically(self._state_file(), {"next_block": index + 1})
 
   def _compile_like_original(self, model):
     args = _compile_arguments(self.model)
@@ -512,8 +546,8 @@ class AutoQKerasScheduler:
           load_qmodel(self._model_file(self.next_block - 1),
                       custom_objects=self.custom_objects, compile=False))
       for i in range(self.next_block):
-        with open(self._history_file(i)) as f:
-          self.history.append(json.load(f))
+        self.history.append(load_state(self._history_file(i),
+                                       self.output_dir))
     frozen = []
     for i, (pattern, cost) in enumerate(self.retrieve_max_block()):
       names = self._block_layers(self.model, pattern)
