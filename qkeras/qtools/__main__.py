@@ -94,12 +94,14 @@ def main(argv=None, out=None):
     # Loads Keras and registers every qkeras class (deferred at start-up).
     with qkeras._tensorflow_log_level_applied():  # pylint: disable=protected-access
       qkeras._finish_import()  # pylint: disable=protected-access
-    import keras  # pylint: disable=g-import-not-at-top
+    from qkeras import _io  # pylint: disable=g-import-not-at-top
     from qkeras.qtools import QTools  # pylint: disable=g-import-not-at-top
     from qkeras.qtools import settings  # pylint: disable=g-import-not-at-top
     if not os.path.exists(args.model):
       raise ValueError(f"no such file: {args.model}")
-    model = keras.models.load_model(args.model, compile=False)
+    # load_qmodel refuses hostile or broken files with a one-line
+    # ValueError before building anything (qkeras/_io.py).
+    model = _io.load_qmodel(args.model, compile=False)
     sources = args.source_quantizer
     if sources is not None and len(sources) == 1:
       sources = sources[0]
@@ -115,7 +117,8 @@ def main(argv=None, out=None):
                          min_sram_size=args.min_sram_size,
                          rd_wr_on_io=args.rd_wr_on_io)
   except (ValueError, OSError) as e:
-    print(f"python -m qkeras.qtools: error: {e}", file=sys.stderr)
+    message = " ".join(str(e).split())  # one line
+    print(f"python -m qkeras.qtools: error: {message}", file=sys.stderr)
     return 2
   if not args.no_map:
     print(json.dumps(qtools.output_dict, indent=4), file=out)
