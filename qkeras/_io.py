@@ -83,8 +83,13 @@ _SHOWN = 400  # characters of a refusal's reason
 
 
 def _shorten(text):
+  """``text`` on one line and at most ``_SHOWN`` characters: its start and
+  its end (where the reason usually is, after a quoted hostile value)."""
   text = " ".join(str(text).split())
-  return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+  if len(text) <= _SHOWN:
+    return text
+  tail = _SHOWN // 3
+  return text[:_SHOWN - tail - 5] + " ... " + text[-tail:]
 
 
 def _refusal(source, problem):
@@ -147,7 +152,7 @@ def _read_keras_archive(path, source):
           NotImplementedError, RuntimeError) as e:
     raise _refusal(source, f"the archive is corrupted ({e})") from e
   except OSError as e:
-    if isinstance(e, (FileNotFoundError, PermissionError)):
+    if _is_file_system_error(e):
       raise
     raise _refusal(source, f"the archive is corrupted ({e})") from e
   # The bytes on disk, not the sizes the archive claims (an attacker's).
@@ -163,6 +168,8 @@ def _read_h5(path, source):
     with h5py.File(path, "r") as f:
       text = f.attrs.get("model_config")
   except OSError as e:
+    if _is_file_system_error(e):
+      raise
     raise _refusal(source, f"the HDF5 file cannot be read ({e})") from e
   if text is None:
     raise _refusal(source, "the HDF5 file has no model config "
@@ -199,13 +206,19 @@ def _uninitialized_variables():
 
 
 def _weight_elements(build):
-  """The number of weight elements of the model ``build()`` creates, built
-  without allocating them (``keras.StatelessScope`` defers initializers);
-  None when a layer cannot be built that way."""
+  """The number of weight elements ``build()`` creates, counted without
+  allocating them (``keras.StatelessScope`` defers initializers); None when
+  a layer cannot be built that way.
+
+  Every variable created is counted, not only the returned model's
+  weights: a config may hold layers that are built but not connected to
+  the model's outputs."""
   pending = list(_uninitialized_variables())
+  known = {id(v) for v in pending}
   try:
     with keras.StatelessScope(initialize_variables=False):
-      model = build()
+      build()
+    created = [v for v in _uninitialized_variables() if id(v) not in known]
   except ValueError as e:
     if "stateless scope" in str(e):
       return None  # a variable with a value, not an initializer: no count
@@ -213,7 +226,7 @@ def _weight_elements(build):
   finally:
     # Forget the deferred variables: nothing may initialize them later.
     _uninitialized_variables()[:] = pending
-  return sum(math.prod(int(d) for d in w.shape) for w in model.weights)
+  return sum(math.prod(int(d) for d in v.shape) for v in created)
 
 
 def _check_weights(config, objects, source, limit, legacy, why):
@@ -262,9 +275,18 @@ def _reason(error):
   return str(chain[-1])
 
 
+def _is_file_system_error(error):
+  """Whether ``error`` is the operating system's (a missing or unreadable
+  file: an ``OSError`` with an ``errno``), not a reader's complaint about
+  the bytes (h5py's ``OSError("Unable to synchronously open file
+  (truncated file ...)")`` has none)."""
+  return isinstance(error, OSError) and error.errno is not None
+
+
 class _clear_errors:  # pylint: disable=invalid-name
   """Turns a failure to load ``source`` into ``ValueError("cannot load
-  <source>: <reason>")`` (OSError passes: the file system's own errors)."""
+  <source>: <reason>")``; the file system's own errors (an ``OSError``
+  with an ``errno``: missing, unreadable) pass unchanged."""
 
   def __init__(self, source):
     self.source = source
@@ -275,7 +297,7 @@ class _clear_errors:  # pylint: disable=invalid-name
   def __exit__(self, kind, error, tb):
     if error is None or not isinstance(error, Exception):
       return False
-    if isinstance(error, OSError):
+    if _is_file_system_error(error):
       return False
     if isinstance(error, ValueError) and str(error).startswith(
         f"cannot load {self.source}: "):
@@ -418,9 +440,15 @@ def quantized_model_from_json(json_string, custom_objects=None):
       from keras.src.legacy.saving import saving_utils  # pylint: disable=g-import-not-at-top
       from keras.src.saving import serialization_lib  # pylint: disable=g-import-not-at-top
       with serialization_lib.SafeModeScope(True):
-        return saving_utils.model_from_config(config, custom_objects=objects)
-    return keras.saving.deserialize_keras_object(
-        config, custom_objects=objects, safe_mode=True)
+        model = saving_utils.model_from_config(config, custom_objects=objects)
+    else:
+      model = keras.saving.deserialize_keras_object(
+          config, custom_objects=objects, safe_mode=True)
+  if not isinstance(model, keras.layers.Layer):
+    # Keras returns a config without a "class_name" as it is (a dict).
+    raise _refusal(source, "the JSON does not describe a model or layer "
+                   f"(it gives a {type(model).__name__})")
+  return model
 
 
 def is_TFOpLambda_layer(layer):  # pylint: disable=invalid-name
