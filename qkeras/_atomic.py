@@ -50,7 +50,9 @@ def replacing(path, suffix=""):
   When the block ends normally the temporary file replaces ``path``
   (``os.replace``; an existing file's permission bits are kept, a new file
   gets ``0o666`` less the umask, as ``open`` gives). When the block raises,
-  the temporary file is removed and ``path`` is left as it was. A symbolic
+  the temporary file is removed and ``path`` is left as it was; an
+  ``OSError`` with an ``errno`` (a full disk) is raised again as its own
+  class with the message ``cannot write '<path>': <reason>``. A symbolic
   link at ``path`` is followed: its target is replaced.
 
   Args:
@@ -73,7 +75,14 @@ def replacing(path, suffix=""):
   try:
     with contextlib.suppress(FileNotFoundError):
       os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-    yield temporary
+    try:
+      yield temporary
+    except OSError as e:
+      if e.errno is None:
+        raise
+      # The writer's own error (disk full: ENOSPC, EFBIG) names no file,
+      # or the temporary one: name the target instead.
+      raise type(e)(e.errno, f"cannot write {path!r}: {e.strerror}") from e
     _fsync(temporary)
     try:
       os.replace(temporary, target)

@@ -8,6 +8,7 @@ values; here the quantized values are returned (and written to a file when
 asked) while the model keeps its weights.
 """
 
+import io
 import logging
 import os
 import tempfile
@@ -279,8 +280,14 @@ def _write_weights(model, quantized, filename):
       else:
         import h5py  # pylint: disable=g-import-not-at-top
         from keras.src.legacy.saving import legacy_h5_format  # pylint: disable=g-import-not-at-top
-        with h5py.File(temporary, "w") as f:
+        # Built in memory, written with Python's io: HDF5 crashes the
+        # process (segfault at close) when the disk fills while it writes
+        # a file itself; this way a full disk is an OSError.
+        image = io.BytesIO()
+        with h5py.File(image, "w") as f:
           legacy_h5_format.save_weights_to_hdf5_group(f, model)
+        with open(temporary, "wb") as f:
+          f.write(image.getbuffer())
   finally:
     for variable, value in reversed(swapped):
       variable.assign(value)
