@@ -637,6 +637,8 @@ def test_absurd_sizes_are_refused_before_allocating(valid_files, workdir):
       continue
     assert kind == "ValueError", (name, kind, message[:500])
     assert message.startswith("cannot load "), (name, message[:500])
+    # Refused by the count, not after Keras tried (and failed) to allocate.
+    assert "weight elements, more than" in message, (name, message[:500])
     assert len(message) < 1000
 
 
@@ -655,3 +657,20 @@ def test_command_line_refuses_in_one_line(valid_files, workdir):
   assert len(lines) == 1, result.stderr[-2000:]
   assert lines[0].startswith("python -m qkeras.qtools: error: cannot load ")
   assert "is not a valid quantizer" in lines[0]
+
+
+@pytest.mark.parametrize("option", ["--source-quantizer", "--keras-quantizer",
+                                    "--keras-accumulator"])
+def test_command_line_refuses_hostile_quantizer_options(option, valid_files,
+                                                        workdir, capsys):
+  """Every hostile string as a quantizer option of a valid model's
+  command line (in this process): exit 2, one line, no code run."""
+  for name, text in sorted(HOSTILE_STRINGS.items()):
+    if not text and option != "--source-quantizer":
+      continue  # QTools(keras_quantizer="") is the default type
+    assert qtools_cli.main([valid_files[0], "--no-map", option, text],
+                           out=io.StringIO()) == 2, name
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m qkeras.qtools: error: "), (name, err)
+    assert "\n" not in err and len(err) < 2000, (name, err[:500])
+  del workdir

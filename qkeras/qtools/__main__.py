@@ -86,6 +86,19 @@ def energy_table(energy, out):
         f"{energy['total_cost']:13d}", file=out)
 
 
+_SHOWN = 600  # characters of an error message
+
+
+def _one_line(error):
+  """``error``'s message on one line, at most ``_SHOWN`` characters: its
+  start and its end (a hostile argument may be megabytes long)."""
+  message = " ".join(str(error).split())
+  if len(message) <= _SHOWN:
+    return message
+  tail = _SHOWN // 3
+  return message[:_SHOWN - tail - 5] + " ... " + message[-tail:]
+
+
 def main(argv=None, out=None):
   out = out or sys.stdout
   args = _parser().parse_args(argv)
@@ -117,8 +130,7 @@ def main(argv=None, out=None):
                          min_sram_size=args.min_sram_size,
                          rd_wr_on_io=args.rd_wr_on_io)
   except (ValueError, OSError) as e:
-    message = " ".join(str(e).split())  # one line
-    print(f"python -m qkeras.qtools: error: {message}", file=sys.stderr)
+    print(f"python -m qkeras.qtools: error: {_one_line(e)}", file=sys.stderr)
     return 2
   if not args.no_map:
     print(json.dumps(qtools.output_dict, indent=4), file=out)
