@@ -157,6 +157,17 @@ def _lambda_layer():
   return config
 
 
+def _lambda_with(**config):
+  """A ``Lambda`` layer in place of the QActivation with ``config``."""
+  config_ = _config()
+  _layer(config_, "act").update({
+      "module": "keras.layers", "class_name": "Lambda",
+      "registered_name": None,
+      "config": dict({"name": "act", "arguments": {}, "output_shape": None},
+                     **config)})
+  return config_
+
+
 def _sizes(layer, **values):
   config = _config()
   _layer(config, layer)["config"].update(values)
@@ -212,6 +223,20 @@ HOSTILE_CONFIGS = {
         "class_name": "quantized_bits",
         "config": {"bits": "__import__('os').system('touch pwned')"}}),
     "lambda_layer": _lambda_layer,
+    "lambda_layer_keras2_bytecode": lambda: _lambda_with(
+        function=[_lambda_bytecode(), None, None], function_type="lambda",
+        module="__main__", output_shape_type="raw"),
+    "lambda_layer_os_system": lambda: _lambda_with(function={
+        "module": "os", "class_name": "function", "config": "system",
+        "registered_name": "system"}),
+    "lambda_layer_bytecode_output_shape": lambda: _lambda_with(
+        function={"module": "keras.activations", "class_name": "function",
+                  "config": "relu", "registered_name": None},
+        output_shape={"class_name": "__lambda__", "config": {
+            "code": _lambda_bytecode(), "defaults": None, "closure": None}}),
+    "tf_op_lambda": lambda: _with_class("layer", {
+        "module": None, "class_name": "TFOpLambda", "registered_name": None,
+        "config": {"function": "os.system", "trainable": True}}),
     "units_negative": lambda: _sizes("dense", units=-1),
     "units_zero": lambda: _sizes("dense", units=0),
     "units_float": lambda: _sizes("dense", units=2.5),
