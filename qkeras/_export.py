@@ -8,6 +8,7 @@ values; here the quantized values are returned (and written to a file when
 asked) while the model keeps its weights.
 """
 
+import io
 import logging
 import os
 import tempfile
@@ -15,7 +16,7 @@ import tempfile
 import keras
 import numpy as np
 
-from qkeras import _graph, _qmath
+from qkeras import _atomic, _graph, _qmath
 from qkeras import quantizers as qz
 from qkeras.qconvolutional import QConv2D, QDepthwiseConv2D
 from qkeras.qnormalization import QBatchNormalization
@@ -252,7 +253,9 @@ def _write_weights(model, quantized, filename):
   """Saves ``model``'s weights with the quantized values of ``quantized``
   (``{name: (layer, values, entry)}``) in their place; the model keeps its
   own weights. ``*.weights.h5`` is Keras 3's format, any other ``*.h5``
-  Keras 2's (both load with ``model.load_weights``)."""
+  Keras 2's (both load with ``model.load_weights``). The file is written to
+  a temporary file in the same folder and renamed onto ``filename``, so a
+  failure leaves an existing file intact (``qkeras._atomic``)."""
   filename = os.fspath(filename)
   if not filename.endswith(".h5"):
     raise ValueError(
@@ -267,13 +270,24 @@ def _write_weights(model, quantized, filename):
       for variable, value in zip(quantizable_layer(layer).weights, values):
         swapped.append((variable, _numpy(variable)))
         variable.assign(value)
-    if filename.endswith(".weights.h5"):
-      model.save_weights(filename)
-    else:
-      import h5py  # pylint: disable=g-import-not-at-top
-      from keras.src.legacy.saving import legacy_h5_format  # pylint: disable=g-import-not-at-top
-      with h5py.File(filename, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    # A temporary file renamed onto ``filename``: a failure midway (disk
+    # full) leaves an existing file as it was.
+    keras3 = filename.endswith(".weights.h5")
+    with _atomic.replacing(filename,
+                           ".weights.h5" if keras3 else ".h5") as temporary:
+      if keras3:
+        model.save_weights(temporary)
+      else:
+        import h5py  # pylint: disable=g-import-not-at-top
+        from keras.src.legacy.saving import legacy_h5_format  # pylint: disable=g-import-not-at-top
+        # Built in memory, written with Python's io: HDF5 crashes the
+        # process (segfault at close) when the disk fills while it writes
+        # a file itself; this way a full disk is an OSError.
+        image = io.BytesIO()
+        with h5py.File(image, "w") as f:
+          legacy_h5_format.save_weights_to_hdf5_group(f, model)
+        with open(temporary, "wb") as f:
+          f.write(image.getbuffer())
   finally:
     for variable, value in reversed(swapped):
       variable.assign(value)

@@ -720,8 +720,11 @@ class QAdaptiveActivation(QuantizerStateMixin, keras.layers.Layer):
                                         dtype="int32", initializer="zeros",
                                         trainable=False)
     self.quantizer.integer = self.integer_bits
-    self.quantizer.qnoise_factor = keras.Variable(1.0, trainable=False,
-                                                  name="qnoise_factor")
+    # An initializer, not a value: the variable can be created (deferred)
+    # inside keras.StatelessScope, where load_qmodel counts a file's weights.
+    self.quantizer.qnoise_factor = keras.Variable(
+        keras.initializers.Constant(1.0), shape=(), dtype="float32",
+        trainable=False, name="qnoise_factor")
 
   def _update_integer_bits(self):
     keep_negative = bool(self.quantizer.keep_negative)

@@ -31,6 +31,7 @@ tanh``/``sigmoid``, data-dependent activation scales, ...) raises a
 
 import numpy as np
 
+from qkeras import _atomic
 from qkeras import _graph
 from qkeras.base_quantizer import BaseQuantizer
 
@@ -98,7 +99,9 @@ def to_qonnx(model, path=None, input_shape=None):
   proto.ir_version = 8
   onnx.checker.check_model(proto)
   if path is not None:
-    onnx.save(proto, str(path))
+    # A temporary file renamed onto ``path``: a failure leaves an old file.
+    with _atomic.replacing(path, ".onnx") as temporary:
+      onnx.save(proto, temporary)
   return proto
 
 

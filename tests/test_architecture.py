@@ -21,7 +21,7 @@ PACKAGE = pathlib.Path(qkeras.__file__).parent
 # of the longest prefix listed here.
 FLOORS = (
     ("foundations", ("_qmath", "_po2_table", "safe_eval", "_validate",
-                     "registry", "_summary", "_install_check")),
+                     "registry", "_summary", "_install_check", "_atomic")),
     ("quantizers", ("base_quantizer", "_quantizer_args", "quantizer_registry",
                     "quantizers", "codebook", "quantizer_imports",
                     "experimental")),

@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 
+from qkeras import _atomic
+
 Q_SEQUENCE_LAYERS = ["QSimpleRNN", "QLSTM", "QGRU", "QBidirectional"]
 
 _UNIT_LAYERS = ("Dense", "QDense", "QDenseBatchnorm")
@@ -70,9 +72,10 @@ def get_quantization_dictionary(q_model):
 
 
 def save_quantization_dict(fn, q_model):
-  """Writes ``get_quantization_dictionary(q_model)`` to ``fn`` as JSON."""
-  with open(fn, "w") as f:
-    f.write(json.dumps(get_quantization_dictionary(q_model)))
+  """Writes ``get_quantization_dictionary(q_model)`` to ``fn`` as JSON, all
+  or nothing (a temporary file renamed onto ``fn``: a failure leaves an
+  existing file as it was)."""
+  _atomic.write_text(fn, json.dumps(get_quantization_dictionary(q_model)))
 
 
 def _history_of(source):

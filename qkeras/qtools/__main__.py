@@ -86,6 +86,19 @@ def energy_table(energy, out):
         f"{energy['total_cost']:13d}", file=out)
 
 
+_SHOWN = 600  # characters of an error message
+
+
+def _one_line(error):
+  """``error``'s message on one line, at most ``_SHOWN`` characters: its
+  start and its end (a hostile argument may be megabytes long)."""
+  message = " ".join(str(error).split())
+  if len(message) <= _SHOWN:
+    return message
+  tail = _SHOWN // 3
+  return message[:_SHOWN - tail - 5] + " ... " + message[-tail:]
+
+
 def main(argv=None, out=None):
   out = out or sys.stdout
   args = _parser().parse_args(argv)
@@ -94,12 +107,14 @@ def main(argv=None, out=None):
     # Loads Keras and registers every qkeras class (deferred at start-up).
     with qkeras._tensorflow_log_level_applied():  # pylint: disable=protected-access
       qkeras._finish_import()  # pylint: disable=protected-access
-    import keras  # pylint: disable=g-import-not-at-top
+    from qkeras import _io  # pylint: disable=g-import-not-at-top
     from qkeras.qtools import QTools  # pylint: disable=g-import-not-at-top
     from qkeras.qtools import settings  # pylint: disable=g-import-not-at-top
     if not os.path.exists(args.model):
       raise ValueError(f"no such file: {args.model}")
-    model = keras.models.load_model(args.model, compile=False)
+    # load_qmodel refuses hostile or broken files with a one-line
+    # ValueError before building anything (qkeras/_io.py).
+    model = _io.load_qmodel(args.model, compile=False)
     sources = args.source_quantizer
     if sources is not None and len(sources) == 1:
       sources = sources[0]
@@ -115,7 +130,7 @@ def main(argv=None, out=None):
                          min_sram_size=args.min_sram_size,
                          rd_wr_on_io=args.rd_wr_on_io)
   except (ValueError, OSError) as e:
-    print(f"python -m qkeras.qtools: error: {e}", file=sys.stderr)
+    print(f"python -m qkeras.qtools: error: {_one_line(e)}", file=sys.stderr)
     return 2
   if not args.no_map:
     print(json.dumps(qtools.output_dict, indent=4), file=out)

@@ -82,6 +82,11 @@ class _Context:
     self.keras_accumulator = keras_accumulator
     self.for_reference = for_reference
     self.hw_weight_dict = hw_weight_dict or {}
+    # Checked now, not only when a plain Keras layer needs them: a bad
+    # type is an error even for a model of Q-layers only.
+    for mode in (keras_quantizer, keras_accumulator):
+      if mode is not None:
+        self.default(mode)
 
   def default(self, mode=None):
     return self.factory.make_default_quantizer(

@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 
+from qkeras import _atomic
 from qkeras.qtools import config_public
 from qkeras.qtools import generate_layer_data_type_map as datatype_map
 from qkeras.qtools import interface
@@ -69,9 +70,9 @@ class QTools:
     return self._output_dict
 
   def qtools_stats_to_json(self, json_name):
-    """Writes the data-type map to ``json_name`` (indent 4)."""
-    with open(json_name, "w") as f:
-      json.dump(self._output_dict, f, indent=4)
+    """Writes the data-type map to ``json_name`` (indent 4), all or nothing
+    (a temporary file renamed onto it: a failure leaves an existing file)."""
+    _atomic.write_text(json_name, json.dumps(self._output_dict, indent=4))
 
   def qtools_stats_print(self):
     """Prints the data-type map as JSON (indent 4)."""

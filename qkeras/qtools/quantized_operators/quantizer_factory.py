@@ -136,7 +136,8 @@ class QuantizerFactory:
     try:
       parsed = quantizers.get_quantizer(name)
     except ValueError as e:
-      raise ValueError(f"unaccepted quantizer {mode!r}: {e}") from None
+      shown = mode if len(mode) <= 80 else mode[:77] + "..."
+      raise ValueError(f"unaccepted quantizer {shown!r}: {e}") from None
     if parsed is None or isinstance(parsed, str) or _is_linear(parsed):
       raise ValueError(f"unaccepted quantizer {mode!r}: not a data type.")
     return self.make_quantizer(parsed)
