@@ -464,9 +464,11 @@ def check_quantizer_collapse(model, threshold=qlayers.COLLAPSE_THRESHOLD,
   * ``zeros``: the fraction of the non-zero float weights that quantize to
     exactly 0;
   * ``clipped``: the fraction of the weights at or beyond the quantizer's
-    clip limits (its outputs for +-2**40); None where the limits are not
+    clip limits (its outputs for +-2**40; for an unsigned quantizer only
+    the top one); None where the limits are not
     fixed: a data-fitted scale (``alpha="auto"``/``"auto_po2"``), or a
-    binary/ternary quantizer, whose every non-zero value is a limit.
+    binary or ternary grid (also ``quantized_bits(2,0,1)``), whose every
+    non-zero value is a limit.
 
   Constant tensors (e.g. a zero bias before training) and empty ones are
   left out. With ``warn``, each weight with a fraction above ``threshold``
@@ -487,8 +489,9 @@ def check_quantizer_collapse(model, threshold=qlayers.COLLAPSE_THRESHOLD,
   Returns:
     ``{layer_path: {weight_name: CollapseFractions(quantizer, zeros,
     clipped, size)}}`` in model order; ``layer_path`` is the Q-layer's path
-    (its name for a layer of the model, e.g. ``"rnn/q_simple_rnn_cell"``
-    for an RNN's cell); layers without quantized weights are left out.
+    relative to ``model`` (its name for a layer of the model, also in a
+    Sequential model; e.g. ``"rnn/q_simple_rnn_cell"`` for an RNN's cell);
+    layers without quantized weights are left out.
   """
   threshold = float(V.check_number("check_quantizer_collapse", "threshold",
                                    threshold, lo=0, hi=1))
@@ -501,8 +504,21 @@ def check_quantizer_collapse(model, threshold=qlayers.COLLAPSE_THRESHOLD,
     else:
       fractions = qlayers.layer_collapse(holder)
     if fractions:
-      report[getattr(holder, "path", None) or holder.name] = fractions
+      report[_path_in(model, holder)] = fractions
   return report
+
+
+def _path_in(model, layer):
+  """``layer``'s path relative to ``model``: a Sequential model's layers
+  live under the model's name (``"mlp/d0"``), a functional model's under
+  none; both give ``"d0"``, as the other sections of ``print_qstats`` name
+  them. A nested model's layer or an RNN's cell keeps its outer part
+  (``"inner_model/d0"``, ``"rnn/q_simple_rnn_cell"``)."""
+  path = getattr(layer, "path", None) or layer.name
+  prefix = getattr(model, "path", None) if model is not layer else None
+  if prefix and path.startswith(prefix + "/"):
+    return path[len(prefix) + 1:]
+  return path
 
 
 # ---------------------------------------------------------------------------

@@ -371,7 +371,8 @@ class QuantizerCollapseWarning(UserWarning):
   """A weight quantizer turns most of a weight tensor into zero or clips it.
 
   Issued (``warnings.warn``) once per layer and weight each time a check
-  runs: when a Q-layer is built (its initial weights), by
+  runs: when a Q-layer is built (its initial weights, tensors of 16 weights
+  or more), by
   ``qkeras.utils.check_quantizer_collapse(model)`` and by the callback
   ``qkeras.callbacks.QuantizerCollapseCheck`` (after ``fit``). Silence it
   with ``warnings.filterwarnings("ignore",
@@ -382,6 +383,9 @@ class QuantizerCollapseWarning(UserWarning):
 # A weight tensor collapses when more than this fraction of it quantizes to
 # zero or to the quantizer's clip limits.
 COLLAPSE_THRESHOLD = 0.9
+
+# The build-time check leaves out smaller tensors (random initial values).
+_MIN_INITIAL_SIZE = 16
 
 # A value beyond every fixed-scale grid: the quantizer's output for it (and
 # for its negative) is the grid's clip limit.
@@ -405,8 +409,8 @@ CollapseFractions.__doc__ = """How much of one weight tensor a quantizer loses.
 ``zeros``: the fraction of the non-zero float weights that quantize to 0;
 ``clipped``: the fraction of all weights at or beyond the quantizer's clip
 limits (None where the quantizer has no fixed limits: a data-fitted scale,
-``alpha="auto"``/``"auto_po2"``, or binary and ternary quantizers, whose
-every non-zero value is a limit); ``size``: the number of weights;
+``alpha="auto"``/``"auto_po2"``, or binary and ternary grids, whose
+every non-zero value is a limit, e.g. ``quantized_bits(2,0,1)``); ``size``: the number of weights;
 ``quantizer``: the quantizer's ``str()``."""
 
 
@@ -455,13 +459,23 @@ def quantized_weights(layer):
 
 
 def _has_fixed_limits(quantizer):
-  """Whether the quantizer's grid has data-independent clip limits that
-  mean something: not a data-fitted scale (a string ``alpha``), and not a
-  binary or ternary quantizer (``format.mode`` 2, 3, 4), whose every
-  non-zero value is a limit."""
+  """Whether the quantizer's grid may have data-independent clip limits
+  that mean something: not a data-fitted scale (a string ``alpha``), and
+  not a binary or ternary quantizer (``format.mode`` 2, 3, 4), whose every
+  non-zero value is a limit (``_has_inner_levels`` checks the grid)."""
   if isinstance(getattr(quantizer, "alpha", None), str):
     return False
   return quantizer.format.mode not in (2, 3, 4)
+
+
+def _has_inner_levels(quantizer, hi):
+  """Whether the grid has a positive level below its top ``hi`` (the
+  output for ``hi / 2`` is one where there is any). Without one, e.g.
+  ``quantized_bits(2,0,1)`` (levels -0.5, 0, 0.5), the grid is ternary or
+  binary in effect: every non-zero value is a limit, and the clip fraction
+  says nothing."""
+  mid = _qmath.to_numpy(apply_quantizer(quantizer, hi / 2, training=False))
+  return bool(np.any((mid > 0) & (mid < hi)))
 
 
 def collapse_fractions(weight, quantizer):
@@ -473,7 +487,10 @@ def collapse_fractions(weight, quantizer):
   The quantizer is called with ``training=False`` (stochastic quantizers
   round deterministically) on ``weight`` and, for the clip limits, on
   arrays of ``+-2**40`` of the same shape (so that per-channel scales
-  broadcast as in ``call``).
+  broadcast as in ``call``). The lower limit counts only where it is
+  negative: an unsigned quantizer (``quantized_relu``, ...) used on weights
+  cuts the negative ones at its sign, which ``zeros`` counts where they
+  become 0.
   """
   weight = np.asarray(weight, np.float32)
   if weight.size == 0 or np.all(weight == weight.flat[0]):
@@ -487,8 +504,12 @@ def collapse_fractions(weight, quantizer):
         quantizer, np.full_like(weight, _PROBE), training=False))
     lo = _qmath.to_numpy(apply_quantizer(
         quantizer, np.full_like(weight, -_PROBE), training=False))
+    if not _has_inner_levels(quantizer, hi):
+      return CollapseFractions(str(quantizer), zeros, None, int(weight.size))
     with np.errstate(invalid="ignore"):
-      clipped = float(np.mean((weight >= hi) | (weight <= lo)))
+      # An unsigned quantizer's lower limit (0, or its smallest power of
+      # two) is its sign cut, not its range: only a signed one clips there.
+      clipped = float(np.mean((weight >= hi) | ((lo < 0) & (weight <= lo))))
   return CollapseFractions(str(quantizer), zeros, clipped, int(weight.size))
 
 
@@ -604,11 +625,15 @@ def warn_collapse(layer, when, threshold=COLLAPSE_THRESHOLD):
 def _warn_collapse_after_build(layer):
   """The build-time check: ``warn_collapse(layer, "initial")``.
 
-  It must never make building fail: weights without a concrete value (a
-  layer built inside a traced function) are not checked.
+  Tensors of fewer than ``_MIN_INITIAL_SIZE`` weights are not reported:
+  90% of a handful of random initial values says little about the
+  quantizer (``check_quantizer_collapse`` reports them). It must never make
+  building fail: weights without a concrete value (a layer built inside a
+  traced function) are not checked.
   """
   try:
-    entries = _collapse_entries(layer)
+    entries = [entry for entry in _collapse_entries(layer)
+               if entry[1].size >= _MIN_INITIAL_SIZE]
   except Exception:  # pylint: disable=broad-except
     return
   _issue_collapse_warnings(layer, entries, "initial", COLLAPSE_THRESHOLD)

@@ -166,7 +166,7 @@ def test_tiny_weights_all_quantize_to_zero():
 
 
 def test_large_weights_are_clipped():
-  quantizer = quantized_bits(2, -2, alpha=1)
+  quantizer = quantized_bits(3, -2, alpha=1)
   layer = QConv2D(4, 3, kernel_quantizer=quantizer, kernel_initializer=LARGE,
                   name="big")
   messages = _build(layer, (None, 6, 6, 2))
@@ -186,15 +186,25 @@ def test_one_warning_per_layer_and_weight():
                            bias_quantizer=q, depthwise_initializer=TINY,
                            pointwise_initializer=TINY, bias_initializer=TINY,
                            name="sep")
-  messages = _build(layer, (None, 6, 6, 3))
+  messages = _build(layer, (None, 6, 6, 6))
   assert len(messages) == 2
   assert "'depthwise_kernel'" in messages[0]
   assert "'pointwise_kernel'" in messages[1]
 
 
+def test_small_initial_tensors_are_not_reported_at_build():
+  """Fewer than 16 initial weights: 15 tiny ones quantize to 0, no
+  warning at build; the explicit check reports them."""
+  layer = QDense(5, kernel_quantizer=quantized_bits(4, 0, alpha=1),
+                 kernel_initializer=TINY, name="small")
+  assert _build(layer, (None, 3)) == []
+  with pytest.warns(QuantizerCollapseWarning, match="'small'.*100.0%"):
+    check_quantizer_collapse(layer)
+
+
 def test_the_warning_names_the_users_line():
   with pytest.warns(QuantizerCollapseWarning) as record:
-    QDense(3, kernel_quantizer=quantized_bits(4, 0, alpha=1),
+    QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha=1),
            kernel_initializer=TINY)(keras.Input((4,)))
   ours = [w for w in record if w.category is QuantizerCollapseWarning]
   assert [w.filename for w in ours] == [__file__]
@@ -204,7 +214,7 @@ def test_a_collapse_warning_can_be_an_error():
   with warnings.catch_warnings():
     warnings.simplefilter("error", QuantizerCollapseWarning)
     with pytest.raises(QuantizerCollapseWarning, match="quantize to zero"):
-      QDense(3, kernel_quantizer=quantized_bits(4, 0, alpha=1),
+      QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha=1),
              kernel_initializer=TINY).build((None, 4))
 
 
@@ -232,6 +242,21 @@ def test_fractions_by_hand():
   assert fractions.quantizer == "quantized_bits(4,0,1,alpha=1)"
 
 
+def test_an_unsigned_quantizer_clips_only_at_its_top():
+  # quantized_relu(4): step 1/16, top 15/16. -0.8 becomes 0 (a zero, not a
+  # clip: 0 is the sign cut); 2.0 is clipped; 0.3 is kept.
+  fractions = qlayers.collapse_fractions(
+      np.array([0.3, -0.8, 2.0, 0.0], "float32"),
+      qkeras.quantizers.get_quantizer("quantized_relu(4)"))
+  assert fractions.zeros == pytest.approx(1 / 3)
+  assert fractions.clipped == pytest.approx(1 / 4)
+  # quantized_relu_po2(4) maps negatives to its smallest power of two.
+  fractions = qlayers.collapse_fractions(
+      np.array([-0.3, -0.8], "float32"),
+      qkeras.quantizers.get_quantizer("quantized_relu_po2(4)"))
+  assert (fractions.zeros, fractions.clipped) == (0.0, 0.0)
+
+
 def test_constant_and_empty_tensors_are_not_checked():
   q = quantized_bits(4, 0, 1, alpha=1)
   assert qlayers.collapse_fractions(np.zeros((3, 2)), q) is None
@@ -240,6 +265,8 @@ def test_constant_and_empty_tensors_are_not_checked():
 
 
 @pytest.mark.parametrize("quantizer", ["binary()", "ternary()",
+                                       "quantized_bits(2,0,1,alpha=1)",
+                                       "quantized_bits(1,0,1,alpha=1)",
                                        "quantized_bits(4,0,1,alpha='auto_po2')",
                                        "quantized_bits(4,0,1,alpha='auto')"])
 def test_no_clip_fraction_without_fixed_limits(quantizer):
@@ -252,6 +279,7 @@ def test_no_clip_fraction_without_fixed_limits(quantizer):
 # 240 generated (quantizer, weights) pairs against the grid of
 # quantized_bits(bits, integer, symmetric, alpha=1): step 2**(integer - bits
 # + 1), levels k * step for k in [-(2**(bits-1)) + symmetric, 2**(bits-1)-1].
+# With 2 bits no positive level lies below the top: no clip fraction.
 GENERATED_CASES = 240
 
 
@@ -277,7 +305,7 @@ def test_fractions_match_the_grid_on_generated_cases():
     fractions = qlayers.collapse_fractions(weight, quantizer)
     case = (bits, integer, symmetric, scale)
     assert fractions.zeros == pytest.approx(zeros), case
-    if quantizer.format.mode == 2:  # 2 bits, 1 integer bit: ternary
+    if bits == 2:  # no positive level below the top: ternary in effect
       assert fractions.clipped is None, case
     else:
       assert fractions.clipped == pytest.approx(clipped), case
