@@ -469,3 +469,15 @@ def test_a_quantized_dtype_policy_is_refused():
   with pytest.raises(NotImplementedError, match="quantize"):
     layer.dtype_policy = "int8_from_float32"
   assert layer.dtype_policy.name == "float32"
+
+
+def test_the_names_are_exported():
+  assert qkeras.QuantizerCollapseWarning is QuantizerCollapseWarning
+  assert issubclass(QuantizerCollapseWarning, UserWarning)
+  assert qkeras.check_quantizer_collapse is check_quantizer_collapse
+  assert qkeras.estimate.check_quantizer_collapse is check_quantizer_collapse
+  assert qkeras.callbacks.QuantizerCollapseCheck is QuantizerCollapseCheck
+  namespace = {}
+  exec("from qkeras import *", namespace)  # pylint: disable=exec-used
+  assert {"QuantizerCollapseWarning", "check_quantizer_collapse"} <= set(
+      namespace)
