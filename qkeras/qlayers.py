@@ -387,6 +387,9 @@ COLLAPSE_THRESHOLD = 0.9
 # The build-time check leaves out smaller tensors (random initial values).
 _MIN_INITIAL_SIZE = 16
 
+# The build-time check looks at about this many values of a larger tensor.
+_BUILD_SAMPLE = 4096
+
 # A value beyond every fixed-scale grid: the quantizer's output for it (and
 # for its negative) is the grid's clip limit.
 _PROBE = 2.0**40
@@ -487,7 +490,7 @@ def collapse_fractions(weight, quantizer):
   The quantizer is called with ``training=False`` (stochastic quantizers
   round deterministically) on ``weight`` and, for the clip limits, on
   arrays of ``+-2**40`` of the same shape (so that per-channel scales
-  broadcast as in ``call``). The lower limit counts only where it is
+  broadcast as in ``call``), stacked with ``weight`` into one call. The lower limit counts only where it is
   negative: an unsigned quantizer (``quantized_relu``, ...) used on weights
   cuts the negative ones at its sign, which ``zeros`` counts where they
   become 0.
@@ -495,17 +498,17 @@ def collapse_fractions(weight, quantizer):
   weight = np.asarray(weight, np.float32)
   if weight.size == 0 or np.all(weight == weight.flat[0]):
     return None
-  q = _qmath.to_numpy(apply_quantizer(quantizer, weight, training=False))
+  fixed = _has_fixed_limits(quantizer)
+  if fixed:  # one call: a fixed grid quantizes each value by itself
+    q, hi, lo = _qmath.to_numpy(apply_quantizer(quantizer, np.stack(
+        [weight, np.full_like(weight, _PROBE),
+         np.full_like(weight, -_PROBE)]), training=False))
+  else:
+    q = _qmath.to_numpy(apply_quantizer(quantizer, weight, training=False))
   nonzero = weight != 0
   zeros = float(np.sum(nonzero & (q == 0)) / max(np.sum(nonzero), 1))
   clipped = None
-  if _has_fixed_limits(quantizer):
-    hi = _qmath.to_numpy(apply_quantizer(
-        quantizer, np.full_like(weight, _PROBE), training=False))
-    lo = _qmath.to_numpy(apply_quantizer(
-        quantizer, np.full_like(weight, -_PROBE), training=False))
-    if not _has_inner_levels(quantizer, hi):
-      return CollapseFractions(str(quantizer), zeros, None, int(weight.size))
+  if fixed and _has_inner_levels(quantizer, hi):
     with np.errstate(invalid="ignore"):
       # An unsigned quantizer's lower limit (0, or its smallest power of
       # two) is its sign cut, not its range: only a signed one clips there.
@@ -513,14 +516,41 @@ def collapse_fractions(weight, quantizer):
   return CollapseFractions(str(quantizer), zeros, clipped, int(weight.size))
 
 
-def _collapse_entries(layer):
+def _build_sample(weight, quantizer):
+  """At most about ``_BUILD_SAMPLE`` of ``weight``'s values for the
+  build-time check: evenly spaced rows of ``weight`` seen as ``(rows, last
+  axis)``, where the quantizer treats the rows alike (it quantizes each
+  value by itself, or fits one scale per last-axis entry, the default for
+  kernels); else (other scale axes, ``elements_per_scale``, vectors) all of
+  ``weight``. A fitted scale then comes from the sampled rows: the
+  fractions are estimates, close enough for a 90% threshold."""
+  if weight.ndim < 2 or weight.size <= _BUILD_SAMPLE:
+    return weight
+  if getattr(quantizer, "elements_per_scale", None) is not None:
+    return weight
+  if isinstance(getattr(quantizer, "alpha", None), str) and list(
+      _qmath.scaling_axes(getattr(quantizer, "scale_axis", None),
+                          weight.ndim)) != list(range(weight.ndim - 1)):
+    return weight
+  rows = weight.reshape(-1, weight.shape[-1])
+  count = max(1, _BUILD_SAMPLE // rows.shape[1])
+  if count >= rows.shape[0]:
+    return weight
+  return rows[np.linspace(0, rows.shape[0] - 1, count).round().astype(int)]
+
+
+def _collapse_entries(layer, sample=False):
   """``[(weight_name, CollapseFractions, quantizer), ...]`` of a Q-layer's
-  quantized weights (constant and empty tensors left out)."""
+  quantized weights (constant and empty tensors left out); with
+  ``sample``, from ``_build_sample`` of each (``size`` stays the
+  tensor's)."""
   entries = []
   for name, value, quantizer in quantized_weights(layer):
-    fractions = collapse_fractions(value, quantizer)
+    checked = _build_sample(value, quantizer) if sample else value
+    fractions = collapse_fractions(checked, quantizer)
     if fractions is not None:
-      entries.append((name, fractions, quantizer))
+      entries.append((name, fractions._replace(size=int(value.size)),
+                      quantizer))
   return entries
 
 
@@ -625,14 +655,16 @@ def warn_collapse(layer, when, threshold=COLLAPSE_THRESHOLD):
 def _warn_collapse_after_build(layer):
   """The build-time check: ``warn_collapse(layer, "initial")``.
 
-  Tensors of fewer than ``_MIN_INITIAL_SIZE`` weights are not reported:
+  It looks at a sample of a large tensor (``_build_sample``: about 4096
+  values), so that its cost does not grow with the layer. Tensors of fewer
+  than ``_MIN_INITIAL_SIZE`` weights are not reported:
   90% of a handful of random initial values says little about the
   quantizer (``check_quantizer_collapse`` reports them). It must never make
   building fail: weights without a concrete value (a layer built inside a
   traced function) are not checked.
   """
   try:
-    entries = [entry for entry in _collapse_entries(layer)
+    entries = [entry for entry in _collapse_entries(layer, sample=True)
                if entry[1].size >= _MIN_INITIAL_SIZE]
   except Exception:  # pylint: disable=broad-except
     return

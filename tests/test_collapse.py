@@ -202,6 +202,31 @@ def test_small_initial_tensors_are_not_reported_at_build():
     check_quantizer_collapse(layer)
 
 
+def test_large_tensors_are_sampled_at_build():
+  """The build-time check quantizes about 4096 evenly spaced rows' worth
+  of a large kernel (its cost does not grow with the layer), and still
+  finds the collapse; the explicit check looks at every weight."""
+  kernel = np.arange(4096 * 32, dtype="float32").reshape(4096, 32)
+  sample = qlayers._build_sample(kernel, quantized_bits(4, 0, 1))  # pylint: disable=protected-access
+  assert sample.shape == (128, 32)
+  assert sample[0, 0] == 0 and sample[-1, -1] == kernel[-1, -1]
+  assert len(np.unique(sample[:, 0])) == 128
+  # Other scale axes, groups of scales, vectors, small tensors: all values.
+  for quantizer, weight in [
+      (quantized_bits(4, 0, 1, alpha="auto_po2", scale_axis=0), kernel),
+      (quantized_bits(4, 0, 1, alpha="auto_po2", elements_per_scale=[4]),
+       kernel),
+      (quantized_bits(4, 0, 1), kernel.ravel()),
+      (quantized_bits(4, 0, 1), kernel[:100])]:
+    assert qlayers._build_sample(weight, quantizer) is weight  # pylint: disable=protected-access
+  layer = QDense(32, kernel_quantizer=quantized_bits(4, 0, alpha=1),
+                 kernel_initializer=TINY, name="wide")
+  messages = _build(layer, (None, 4096))
+  assert len(messages) == 1 and "'wide'" in messages[0]
+  report = check_quantizer_collapse(layer, warn=False)
+  assert report["wide"]["kernel"].size == 4096 * 32
+
+
 def test_the_warning_names_the_users_line():
   with pytest.warns(QuantizerCollapseWarning) as record:
     QDense(4, kernel_quantizer=quantized_bits(4, 0, alpha=1),
