@@ -315,8 +315,8 @@ def test_fractions_match_the_grid_on_generated_cases():
     integer = int(rng.integers(-3, 4))
     symmetric = int(rng.integers(0, 2))
     scale = float(10.0 ** rng.uniform(-4, 1))
-    weight = (rng.normal(size=int(rng.integers(2, 200))) * scale).astype(
-        "float32")
+    # One shape: JAX compiles each eager op once per shape.
+    weight = (rng.normal(size=128) * scale).astype("float32")
     step = 2.0 ** (integer - bits + 1)
     top = (2 ** (bits - 1) - 1) * step
     bottom = (-(2 ** (bits - 1)) + symmetric) * step
@@ -449,12 +449,17 @@ def test_print_qstats_shows_the_fractions(capsys):
 # the layer's ``quantize``.
 @pytest.mark.parametrize("mode", ["int8", "int4", "float8"])
 @pytest.mark.parametrize("type_check", [True, False])
-def test_layer_quantize_is_refused(mode, type_check):
-  layer = QDense(3, kernel_quantizer=Q4, name="qd")
-  layer.build((None, 4))
+@pytest.mark.parametrize("kind", ["QDense", "QConv2D"])
+def test_layer_quantize_is_refused(mode, type_check, kind):
+  if kind == "QDense":
+    layer = QDense(3, kernel_quantizer=Q4, name="qd")
+    layer.build((None, 4))
+  else:
+    layer = QConv2D(3, 2, kernel_quantizer=Q4, name="qd")
+    layer.build((None, 4, 4, 2))
   before = [np_out(w) for w in layer.weights]
   with pytest.raises(NotImplementedError,
-                     match=rf"QDense\(name='qd'\): Keras's quantize\('{mode}'"
+                     match=rf"{kind}\(name='qd'\): Keras's quantize\('{mode}'"
                      r"\) is not supported on a Q-layer, which is already "
                      r"quantized by its quantizers \(quantized_bits"):
     layer.quantize(mode, type_check=type_check)
