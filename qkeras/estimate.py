@@ -422,7 +422,8 @@ def print_qstats(model):
 
   print()
   print("Weight quantization (zeros, clipped):")
-  for layer_path, weights in check_quantizer_collapse(model, warn=False).items():
+  report = check_quantizer_collapse(model, warn=False)
+  for layer_path, weights in report.items():
     for weight, fractions in weights.items():
       clipped = ("-" if fractions.clipped is None
                  else f"{fractions.clipped:.4f}")

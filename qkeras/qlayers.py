@@ -413,8 +413,9 @@ CollapseFractions.__doc__ = """How much of one weight tensor a quantizer loses.
 ``clipped``: the fraction of all weights at or beyond the quantizer's clip
 limits (None where the quantizer has no fixed limits: a data-fitted scale,
 ``alpha="auto"``/``"auto_po2"``, or binary and ternary grids, whose
-every non-zero value is a limit, e.g. ``quantized_bits(2,0,1)``); ``size``: the number of weights;
-``quantizer``: the quantizer's ``str()``."""
+every non-zero value is a limit, e.g. ``quantized_bits(2,0,1)``; for an
+unsigned quantizer only the top limit counts); ``size``: the number of
+weights; ``quantizer``: the quantizer's ``str()``."""
 
 
 def _active_weight_quantizer(layer, argument):
@@ -490,10 +491,10 @@ def collapse_fractions(weight, quantizer):
   The quantizer is called with ``training=False`` (stochastic quantizers
   round deterministically) on ``weight`` and, for the clip limits, on
   arrays of ``+-2**40`` of the same shape (so that per-channel scales
-  broadcast as in ``call``), stacked with ``weight`` into one call. The lower limit counts only where it is
-  negative: an unsigned quantizer (``quantized_relu``, ...) used on weights
-  cuts the negative ones at its sign, which ``zeros`` counts where they
-  become 0.
+  broadcast as in ``call``), stacked with ``weight`` into one call. The
+  lower limit counts only where it is negative: an unsigned quantizer
+  (``quantized_relu``, ...) used on weights cuts the negative ones at its
+  sign, which ``zeros`` counts where they become 0.
   """
   weight = np.asarray(weight, np.float32)
   if weight.size == 0 or np.all(weight == weight.flat[0]):
@@ -768,7 +769,8 @@ class QLayerMixin(QuantizerStateMixin):
     mode = self.dtype_policy.quantization_mode
     if mode is not None:
       raise ValueError(
-          f"{type(self).__name__}(name={self.name!r}): argument 'dtype'={self.dtype_policy.name!r} asks for "
+          f"{type(self).__name__}(name={self.name!r}): argument "
+          f"'dtype'={self.dtype_policy.name!r} asks for "
           f"Keras's {mode} quantization, which a Q-layer does not support: "
           "its quantizers already quantize it. Use a float dtype policy "
           "(e.g. 'float32').")
