@@ -140,7 +140,8 @@ def test_ordinary_recurrent_and_batchnorm_layers_do_not_warn(make):
 
 def test_default_layers_in_a_model_do_not_warn():
   """The brief's case: QDense/QConv2D with quantized_bits(4,0,1) and the
-  default he_normal initializer, in a model, then trained one epoch."""
+  default initializer (he_normal, as in QKeras), in a model, then trained
+  one epoch."""
   keras.utils.set_random_seed(0)
   with _no_collapse_warning():
     x = keras.Input((8, 8, 1))
@@ -152,6 +153,22 @@ def test_default_layers_in_a_model_do_not_warn():
     data = np.random.default_rng(0).normal(size=(16, 8, 8, 1))
     model.fit(data.astype("float32"), np.zeros((16, 4), "float32"),
               epochs=1, verbose=0, callbacks=[QuantizerCollapseCheck()])
+
+
+@pytest.mark.parametrize("quantizer", [quantized_bits(4, 0, 1),
+                                       quantized_bits(4, 0, 1, alpha=1)])
+@pytest.mark.parametrize("initializer", ["glorot_uniform", "he_normal"])
+def test_the_briefs_dense_layer_does_not_warn(quantizer, initializer):
+  """QDense(64, kernel_quantizer=quantized_bits(4,0,1)) on 784 inputs:
+  with alpha=1, |w| < 1/16 quantizes to 0, about 74% of glorot_uniform's
+  and 79% of he_normal's values: below 90%."""
+  keras.utils.set_random_seed(0)
+  layer = QDense(64, kernel_quantizer=quantizer,
+                 kernel_initializer=initializer)
+  assert _build(layer, (None, 784)) == []
+  zeros = check_quantizer_collapse(layer, warn=False)[layer.name][
+      "kernel"].zeros
+  assert zeros < (0.8 if quantizer.alpha == 1 else 0.2), zeros
 
 
 # --------------------------------------------------------------------------
