@@ -64,6 +64,7 @@ _EXPORTS = (
     ("base_quantizer", ("BaseQuantizer",)),
     ("bn_folding_utils", ("unfold_model",)),
     ("estimate", ("analyze_accumulator", "analyze_accumulator_from_sample",
+                  "check_quantizer_collapse",
                   "create_activation_cache", "extract_model_operations",
                   "get_model_sparsity", "get_operation_type",
                   "get_quant_mode", "print_qstats")),

@@ -1,5 +1,7 @@
 # Copyright 2026 The qkeras Authors. Licensed under the Apache License 2.0.
-"""``QNoiseScheduler``: gradual quantization during training.
+"""Training callbacks: ``QNoiseScheduler`` and ``QuantizerCollapseCheck``.
+
+``QNoiseScheduler``: gradual quantization during training.
 
 Quantizers with a ``qnoise_factor`` q output ``(1 - q) * x + q * xq``: q = 0
 is the float value, q = 1 the fully quantized one. The scheduler raises q
@@ -19,6 +21,9 @@ model's state (Q-layers list their quantizers' variables in ``variables``)
 through the compiled step and writes it back only at the end of an epoch,
 the scheduler synchronizes that state (through ``self.model``) before it
 assigns a new factor.
+
+``QuantizerCollapseCheck``: after ``fit``, warns about weights that their
+quantizer turns mostly into zeros or clips (``check_quantizer_collapse``).
 """
 
 import warnings
@@ -29,6 +34,8 @@ import numpy as np
 from qkeras import _summary
 from qkeras import _validate as V
 from qkeras.base_quantizer import _is_settable
+from qkeras.estimate import check_quantizer_collapse
+from qkeras.qlayers import COLLAPSE_THRESHOLD
 
 _OWNER = "QNoiseScheduler"
 _FREQ_TYPES = ("step", "epoch")
@@ -188,6 +195,37 @@ class QNoiseScheduler(keras.callbacks.Callback):
       self.summary_writer.flush()
 
 
+class QuantizerCollapseCheck(keras.callbacks.Callback):
+  """Checks the trained weights for collapsing quantizers after ``fit``.
+
+  Keras gives layers no hook after ``fit``, and qkeras adds nothing to a
+  user's ``fit``: add this callback (``callbacks=[QuantizerCollapseCheck()]``)
+  to have ``on_train_end`` run ``check_quantizer_collapse(model,
+  threshold)``. Each weight of which more than ``threshold`` quantizes to
+  zero, or to the quantizer's clip limits, gives one
+  ``qkeras.QuantizerCollapseWarning`` naming the layer, the weight, the
+  quantizer and the fraction. The check quantizes each weight once, at the
+  end of training; the training steps are not touched.
+
+  Args:
+    threshold: the fraction above which a weight is reported (default 0.9).
+
+  Attributes:
+    report: after ``fit``, ``check_quantizer_collapse``'s result
+      (``{layer_path: {weight: CollapseFractions}}``); None before.
+  """
+
+  def __init__(self, threshold=COLLAPSE_THRESHOLD):
+    super().__init__()
+    self.threshold = V.check_number("QuantizerCollapseCheck", "threshold",
+                                    threshold, lo=0, hi=1)
+    self.report = None
+
+  def on_train_end(self, logs=None):
+    self.report = check_quantizer_collapse(self.model, self.threshold,
+                                           when="trained")
+
+
 def _all_layers(model):
   """The layers of ``model`` and, recursively, all layers they track."""
   layers = []
@@ -225,4 +263,4 @@ def _retrace(model):
       setattr(model, name, None)
 
 
-__all__ = ["QNoiseScheduler"]
+__all__ = ["QNoiseScheduler", "QuantizerCollapseCheck"]

@@ -5,10 +5,15 @@
 ``QConv2D`` / ``QDepthwiseConv2D`` / ``QSeparableConv1D`` /
 ``QSeparableConv2D``, the number of multiply-accumulate operations and their
 kind (e.g. ``smult_4_8``: signed multiplier, 4-bit weights times 8-bit
-inputs), the number of weights and their bits, and the weight sparsity.
+inputs), the number of weights and their bits, the weight sparsity and
+(not in QKeras) how much of each weight its quantizer zeroes or clips.
 The kind of an operation comes from the weight quantizer and the quantizer
 that produced the layer's input (``get_operation_type``). Model inputs count
 as ``quantized_relu(8, 0)``.
+
+``check_quantizer_collapse(model)`` returns those fractions per layer and
+weight and warns (``qkeras.QuantizerCollapseWarning``) where more than 90%
+of a weight tensor quantizes to zero or to the clip limits.
 
 ``analyze_accumulator`` / ``analyze_accumulator_from_sample`` estimate the
 accumulator bits of each dense/convolution layer from its weights and the
@@ -27,10 +32,12 @@ import keras
 import numpy as np
 
 from qkeras import _graph
+from qkeras import _validate as V
 from qkeras._convert import is_folded
 from qkeras._export import get_model_sparsity
 from qkeras import quantizers as qz
 from qkeras.qconvolutional import QConv1D, QConv2D, QDepthwiseConv2D
+from qkeras import qlayers
 from qkeras.qlayers import QActivation, QAdaptiveActivation, QDense
 
 logger = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
   "analyze_accumulator",
   "analyze_accumulator_from_sample",
+  "check_quantizer_collapse",
   "create_activation_cache",
   "extract_model_operations",
   "get_model_sparsity",
@@ -369,7 +377,10 @@ def print_qstats(model):
   in model" (totals per ``<op>``), "Weight profiling" (weights and biases
   per layer with their bits; Total Bits = sum of count * bits) and "Weight
   sparsity" (``get_model_sparsity``; QKeras's ``... quantizing model`` line
-  there is logged, not printed).
+  there is logged, not printed) and, not in QKeras, "Weight quantization"
+  (``<layer path>/<weight>: <zeros> <clipped>``, the fractions of
+  ``check_quantizer_collapse``, without its warnings; ``-`` where the
+  quantizer has no fixed clip limits).
   Layers are sorted by name except in the sparsity section (model order).
   The model's weights are not changed.
   """
@@ -408,6 +419,107 @@ def print_qstats(model):
     print(f"    {name:30} : {sparsity:.4f}")
   print("    " + "-" * 40)
   print("    {:30} : {:.4f}".format("Total Sparsity", total_sparsity))
+
+  print()
+  print("Weight quantization (zeros, clipped):")
+  report = check_quantizer_collapse(model, warn=False)
+  for layer_path, weights in report.items():
+    for weight, fractions in weights.items():
+      clipped = ("-" if fractions.clipped is None
+                 else f"{fractions.clipped:.4f}")
+      print(f"    {layer_path + '/' + weight:30} : {fractions.zeros:.4f}  "
+            f"{clipped}")
+
+
+# ---------------------------------------------------------------------------
+# Collapsing quantizers.
+# ---------------------------------------------------------------------------
+
+
+def _weight_holders(layer):
+  """The Q-layers that hold ``layer``'s quantized weights: the layer
+  itself, an RNN's cell (or cells), both directions of a Bidirectional, a
+  wrapper's layer (``TimeDistributed(QDense(...))``)."""
+  if isinstance(layer, keras.layers.Bidirectional):
+    return (_weight_holders(layer.forward_layer) +
+            _weight_holders(layer.backward_layer))
+  if isinstance(layer, keras.layers.RNN):
+    cells = getattr(layer.cell, "cells", [layer.cell])
+    return [h for cell in cells for h in _weight_holders(cell)]
+  if isinstance(layer, keras.layers.Wrapper):
+    return _weight_holders(layer.layer)
+  if isinstance(layer, keras.Model):
+    return [h for inner in _graph.flat_layers(layer)
+            for h in _weight_holders(inner)]
+  return [layer] if isinstance(layer, qlayers.QLayerMixin) else []
+
+
+def check_quantizer_collapse(model, threshold=qlayers.COLLAPSE_THRESHOLD,
+                             warn=True, when="current"):
+  """How much of each quantized weight tensor its quantizer loses.
+
+  For every weight that a Q-layer of ``model`` quantizes in ``call``
+  (nested models, RNN cells, Bidirectional and wrapped layers included;
+  the folded kernel and bias of batch-norm-folded layers), computes
+
+  * ``zeros``: the fraction of the non-zero float weights that quantize to
+    exactly 0;
+  * ``clipped``: the fraction of the weights at or beyond the quantizer's
+    clip limits (its outputs for +-2**40; for an unsigned quantizer only
+    the top one); None where the limits are not
+    fixed: a data-fitted scale (``alpha="auto"``/``"auto_po2"``), or a
+    binary or ternary grid (also ``quantized_bits(2,0,1)``), whose every
+    non-zero value is a limit.
+
+  Constant tensors (e.g. a zero bias before training) and empty ones are
+  left out. With ``warn``, each weight with a fraction above ``threshold``
+  (default 0.9) gives one ``qkeras.QuantizerCollapseWarning`` naming the
+  layer, the weight, the quantizer and the fraction, with a remedy.
+  Q-layers run the same check on their initial weights when they are
+  built; ``qkeras.callbacks.QuantizerCollapseCheck`` runs this after
+  ``fit`` (``when="trained"``: the word used in the messages). The check
+  quantizes each weight once, outside any training step; the model is not
+  changed.
+
+  Args:
+    model: a Keras model (or a single layer).
+    threshold: the fraction above which a weight is reported.
+    warn: whether to issue the warnings.
+    when: which values the messages say were checked.
+
+  Returns:
+    ``{layer_path: {weight_name: CollapseFractions(quantizer, zeros,
+    clipped, size)}}`` in model order; ``layer_path`` is the Q-layer's path
+    relative to ``model`` (its name for a layer of the model, also in a
+    Sequential model; e.g. ``"rnn/q_simple_rnn_cell"`` for an RNN's cell);
+    layers without quantized weights are left out.
+  """
+  threshold = float(V.check_number("check_quantizer_collapse", "threshold",
+                                   threshold, lo=0, hi=1))
+  layers = (_graph.flat_layers(model) if isinstance(model, keras.Model)
+            else [model])
+  report = {}
+  for holder in (h for layer in layers for h in _weight_holders(layer)):
+    if warn:
+      fractions = qlayers.warn_collapse(holder, when, threshold)
+    else:
+      fractions = qlayers.layer_collapse(holder)
+    if fractions:
+      report[_path_in(model, holder)] = fractions
+  return report
+
+
+def _path_in(model, layer):
+  """``layer``'s path relative to ``model``: a Sequential model's layers
+  live under the model's name (``"mlp/d0"``), a functional model's under
+  none; both give ``"d0"``, as the other sections of ``print_qstats`` name
+  them. A nested model's layer or an RNN's cell keeps its outer part
+  (``"inner_model/d0"``, ``"rnn/q_simple_rnn_cell"``)."""
+  path = getattr(layer, "path", None) or layer.name
+  prefix = getattr(model, "path", None) if model is not layer else None
+  if prefix and path.startswith(prefix + "/"):
+    return path[len(prefix) + 1:]
+  return path
 
 
 # ---------------------------------------------------------------------------

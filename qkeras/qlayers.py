@@ -22,6 +22,8 @@ In ``call`` the float "shadow" weights are quantized on the fly
 stochastic quantizers are random only in training.
 """
 
+import collections
+import functools
 import sys
 import types
 import warnings
@@ -39,7 +41,8 @@ from qkeras.quantizers import quantized_relu
 
 __all__ = [
     "Clip", "QInitializer", "QActivation", "QAdaptiveActivation", "QDense",
-    "QLayerMixin", "get_auto_range_constraint_initializer", "get_constraint",
+    "QLayerMixin", "QuantizerCollapseWarning",
+    "get_auto_range_constraint_initializer", "get_constraint",
     "get_initializer",
 ]
 
@@ -361,6 +364,314 @@ def quantization_config(layer, keys):
   return config
 
 
+# ==========================================================================
+# Collapsing quantizers.
+# ==========================================================================
+class QuantizerCollapseWarning(UserWarning):
+  """A weight quantizer turns most of a weight tensor into zero or clips it.
+
+  Issued (``warnings.warn``) once per layer and weight each time a check
+  runs: when a Q-layer is built (its initial weights, tensors of 16 weights
+  or more), by
+  ``qkeras.utils.check_quantizer_collapse(model)`` and by the callback
+  ``qkeras.callbacks.QuantizerCollapseCheck`` (after ``fit``). Silence it
+  with ``warnings.filterwarnings("ignore",
+  category=qkeras.QuantizerCollapseWarning)``.
+  """
+
+
+# A weight tensor collapses when more than this fraction of it quantizes to
+# zero or to the quantizer's clip limits.
+COLLAPSE_THRESHOLD = 0.9
+
+# The build-time check leaves out smaller tensors (random initial values).
+_MIN_INITIAL_SIZE = 16
+
+# The build-time check looks at about this many values of a larger tensor.
+_BUILD_SAMPLE = 4096
+
+# A value beyond every fixed-scale grid: the quantizer's output for it (and
+# for its negative) is the grid's clip limit.
+_PROBE = 2.0**40
+
+# A variable's name -> the quantizer arguments that may quantize it (the
+# first one the layer has); other variables: "<name>_quantizer".
+_VARIABLE_QUANTIZERS = {
+    "kernel": ("kernel_quantizer", "depthwise_quantizer"),
+    "depthwise_kernel": ("depthwise_quantizer", "depthwise_kernel_quantizer"),
+    "pointwise_kernel": ("pointwise_quantizer", "pointwise_kernel_quantizer"),
+    "recurrent_kernel": ("recurrent_quantizer",),
+    "moving_mean": ("mean_quantizer",),
+    "moving_variance": ("variance_quantizer",),
+}
+
+CollapseFractions = collections.namedtuple(
+    "CollapseFractions", ["quantizer", "zeros", "clipped", "size"])
+CollapseFractions.__doc__ = """How much of one weight tensor a quantizer loses.
+
+``zeros``: the fraction of the non-zero float weights that quantize to 0;
+``clipped``: the fraction of all weights at or beyond the quantizer's clip
+limits (None where the quantizer has no fixed limits: a data-fitted scale,
+``alpha="auto"``/``"auto_po2"``, or binary and ternary grids, whose
+every non-zero value is a limit, e.g. ``quantized_bits(2,0,1)``; for an
+unsigned quantizer only the top limit counts); ``size``: the number of
+weights; ``quantizer``: the quantizer's ``str()``."""
+
+
+def _active_weight_quantizer(layer, argument):
+  """``layer``'s quantizer ``argument`` if it is one of its
+  ``_weight_quantizers`` and set (a falsy argument means "no
+  quantization", as in ``_quantize``); else None."""
+  if argument not in layer._weight_quantizers or not getattr(  # pylint: disable=protected-access
+      layer, argument, None):
+    return None
+  return getattr(layer, argument + "_internal", None)
+
+
+def _weight_quantizer_of(layer, variable_name):
+  """The weight quantizer that ``layer``'s ``call`` applies to its variable
+  ``variable_name`` (the first of the variable's quantizer arguments that
+  the layer has; None if none)."""
+  for argument in _VARIABLE_QUANTIZERS.get(
+      variable_name, (variable_name + "_quantizer",)):
+    if hasattr(layer, argument + "_internal"):
+      return _active_weight_quantizer(layer, argument)
+  return None
+
+
+def quantized_weights(layer):
+  """``[(name, float_value, quantizer), ...]``: the weights of a Q-layer
+  that its weight quantizers (``_weight_quantizers``: kernels, recurrent
+  kernels, ``QScaleShift``'s weight and bias, batch norm's gamma and
+  variance) quantize in ``call``, as NumPy arrays.
+
+  A batch-norm-folded layer gives its folded kernel (what its kernel
+  quantizer sees). Biases are left out: they start at zero, after a short
+  training they are often smaller than one step, and a bias quantized to
+  zero leaves the layer working.
+  """
+  if hasattr(layer, "get_folded_weights"):
+    kernel, _ = layer.get_folded_weights()
+    found = [("kernel", kernel, _active_weight_quantizer(
+        layer, layer._kernel_quantizer_name))]  # pylint: disable=protected-access
+  else:
+    found = [(v.name, v, _weight_quantizer_of(layer, v.name))
+             for v in layer.weights]
+  return [(name, _qmath.to_numpy(value), quantizer)
+          for name, value, quantizer in found
+          if isinstance(quantizer, BaseQuantizer)]
+
+
+def _has_fixed_limits(quantizer):
+  """Whether the quantizer's grid may have data-independent clip limits
+  that mean something: not a data-fitted scale (a string ``alpha``), and
+  not a binary or ternary quantizer (``format.mode`` 2, 3, 4), whose every
+  non-zero value is a limit (``_has_inner_levels`` checks the grid)."""
+  if isinstance(getattr(quantizer, "alpha", None), str):
+    return False
+  return quantizer.format.mode not in (2, 3, 4)
+
+
+def _has_inner_levels(quantizer, hi):
+  """Whether the grid has a positive level below its top ``hi`` (the
+  output for ``hi / 2`` is one where there is any). Without one, e.g.
+  ``quantized_bits(2,0,1)`` (levels -0.5, 0, 0.5), the grid is ternary or
+  binary in effect: every non-zero value is a limit, and the clip fraction
+  says nothing."""
+  mid = _qmath.to_numpy(apply_quantizer(quantizer, hi / 2, training=False))
+  return bool(np.any((mid > 0) & (mid < hi)))
+
+
+def collapse_fractions(weight, quantizer):
+  """``CollapseFractions`` of the float array ``weight`` under
+  ``quantizer``, or None for an empty or constant tensor (a constant
+  initializer such as a zero bias or a unit gamma is a choice, not a
+  collapse).
+
+  The quantizer is called with ``training=False`` (stochastic quantizers
+  round deterministically) on ``weight`` and, for the clip limits, on
+  arrays of ``+-2**40`` of the same shape (so that per-channel scales
+  broadcast as in ``call``), stacked with ``weight`` into one call. The
+  lower limit counts only where it is negative: an unsigned quantizer
+  (``quantized_relu``, ...) used on weights cuts the negative ones at its
+  sign, which ``zeros`` counts where they become 0.
+  """
+  weight = np.asarray(weight, np.float32)
+  if weight.size == 0 or np.all(weight == weight.flat[0]):
+    return None
+  fixed = _has_fixed_limits(quantizer)
+  if fixed:  # one call: a fixed grid quantizes each value by itself
+    q, hi, lo = _qmath.to_numpy(apply_quantizer(quantizer, np.stack(
+        [weight, np.full_like(weight, _PROBE),
+         np.full_like(weight, -_PROBE)]), training=False))
+  else:
+    q = _qmath.to_numpy(apply_quantizer(quantizer, weight, training=False))
+  nonzero = weight != 0
+  zeros = float(np.sum(nonzero & (q == 0)) / max(np.sum(nonzero), 1))
+  clipped = None
+  if fixed and _has_inner_levels(quantizer, hi):
+    with np.errstate(invalid="ignore"):
+      # An unsigned quantizer's lower limit (0, or its smallest power of
+      # two) is its sign cut, not its range: only a signed one clips there.
+      clipped = float(np.mean((weight >= hi) | ((lo < 0) & (weight <= lo))))
+  return CollapseFractions(str(quantizer), zeros, clipped, int(weight.size))
+
+
+def _build_sample(weight, quantizer):
+  """At most about ``_BUILD_SAMPLE`` of ``weight``'s values for the
+  build-time check: evenly spaced rows of ``weight`` seen as ``(rows, last
+  axis)``, where the quantizer treats the rows alike (it quantizes each
+  value by itself, or fits one scale per last-axis entry, the default for
+  kernels); else (other scale axes, ``elements_per_scale``, vectors) all of
+  ``weight``. A fitted scale then comes from the sampled rows: the
+  fractions are estimates, close enough for a 90% threshold."""
+  if weight.ndim < 2 or weight.size <= _BUILD_SAMPLE:
+    return weight
+  if getattr(quantizer, "elements_per_scale", None) is not None:
+    return weight
+  if isinstance(getattr(quantizer, "alpha", None), str) and list(
+      _qmath.scaling_axes(getattr(quantizer, "scale_axis", None),
+                          weight.ndim)) != list(range(weight.ndim - 1)):
+    return weight
+  rows = weight.reshape(-1, weight.shape[-1])
+  count = max(1, _BUILD_SAMPLE // rows.shape[1])
+  if count >= rows.shape[0]:
+    return weight
+  return rows[np.linspace(0, rows.shape[0] - 1, count).round().astype(int)]
+
+
+def _collapse_entries(layer, sample=False):
+  """``[(weight_name, CollapseFractions, quantizer), ...]`` of a Q-layer's
+  quantized weights (constant and empty tensors left out); with
+  ``sample``, from ``_build_sample`` of each (``size`` stays the
+  tensor's)."""
+  entries = []
+  for name, value, quantizer in quantized_weights(layer):
+    checked = _build_sample(value, quantizer) if sample else value
+    fractions = collapse_fractions(checked, quantizer)
+    if fractions is not None:
+      entries.append((name, fractions._replace(size=int(value.size)),
+                      quantizer))
+  return entries
+
+
+def layer_collapse(layer):
+  """``{weight_name: CollapseFractions}`` of a Q-layer's quantized weights
+  (constant and empty tensors left out)."""
+  return {name: fractions for name, fractions, _ in _collapse_entries(layer)}
+
+
+def _percent(fraction):
+  return f"{100.0 * fraction:.1f}%"
+
+
+def _zero_advice(quantizer):
+  """What makes ``quantizer``'s step finer than the weights it zeroes."""
+  if hasattr(quantizer, "integer"):
+    return "use more bits or fewer integer bits" + (
+        " or alpha='auto_po2' (a scale fitted to the weights)"
+        if hasattr(quantizer, "alpha") else "")
+  if quantizer.format.mode == 2:
+    return ("use a lower threshold or alpha='auto' (a scale fitted to the "
+            "weights)")
+  return "use a quantizer with a finer grid"
+
+
+def _clip_advice(quantizer):
+  """What widens ``quantizer``'s range over the weights it clips."""
+  if hasattr(quantizer, "integer"):
+    return "use more integer bits" + (
+        " or alpha='auto_po2' (a scale fitted to the weights)"
+        if hasattr(quantizer, "alpha") else "")
+  if hasattr(quantizer, "max_value"):
+    return "use a larger max_value"
+  return "use a quantizer with a wider range"
+
+
+def collapse_message(layer, weight, fractions, when, quantizer,
+                     threshold=COLLAPSE_THRESHOLD):
+  """The warning text for one weight, or None when it does not collapse
+  (neither fraction above ``threshold``).
+
+  ``when`` says which values were looked at ("initial", "trained",
+  "current"); the text names the layer, the weight, the quantizer and the
+  fraction, and suggests a remedy (``_zero_advice``, ``_clip_advice``; for
+  initial weights also the initializer's scale).
+  """
+  at_init = when == "initial"
+  problems = []
+  if fractions.zeros > threshold:
+    problems.append(
+        f"{_percent(fractions.zeros)} of the non-zero {when} values of "
+        f"weight '{weight}' quantize to zero with {fractions.quantizer}, "
+        f"whose step is too coarse for them: {_zero_advice(quantizer)}" +
+        (", or a larger initializer scale" if at_init else ""))
+  if fractions.clipped is not None and fractions.clipped > threshold:
+    problems.append(
+        f"{_percent(fractions.clipped)} of the {when} values of weight "
+        f"'{weight}' are clipped to the limits of {fractions.quantizer}, "
+        f"whose range is too small for them: {_clip_advice(quantizer)}" +
+        (", or a smaller initializer scale" if at_init else ""))
+  if not problems:
+    return None
+  owner = f"{type(layer).__name__}(name={layer.name!r})"
+  path = getattr(layer, "path", None)
+  if path and path != layer.name:  # an RNN's cell, a nested layer
+    owner += f" at {path!r}"
+  return f"{owner}: " + "; ".join(problems) + "."
+
+
+def _user_stacklevel():
+  """The ``stacklevel`` (for a ``warnings.warn`` in the caller of this
+  function) of the first frame outside qkeras, Keras and the backends: the
+  user's line that built the layer or ran the check."""
+  internal = ("qkeras.", "keras", "tensorflow", "jax", "torch", "optree",
+              "contextlib", "functools", "tree")
+  frame, level = sys._getframe(2), 2  # pylint: disable=protected-access
+  while frame is not None and frame.f_globals.get("__name__", "").startswith(
+      internal):
+    frame, level = frame.f_back, level + 1
+  return level if frame is not None else 2
+
+
+def _issue_collapse_warnings(layer, entries, when, threshold):
+  for weight, fractions, quantizer in entries:
+    message = collapse_message(layer, weight, fractions, when, quantizer,
+                               threshold)
+    if message is not None:
+      warnings.warn(message, QuantizerCollapseWarning,
+                    stacklevel=_user_stacklevel())
+
+
+def warn_collapse(layer, when, threshold=COLLAPSE_THRESHOLD):
+  """Checks a Q-layer's quantized weights and issues one
+  ``QuantizerCollapseWarning`` per weight of which more than ``threshold``
+  quantizes to zero or is clipped (``collapse_message``); returns
+  ``layer_collapse(layer)``."""
+  entries = _collapse_entries(layer)
+  _issue_collapse_warnings(layer, entries, when, threshold)
+  return {name: fractions for name, fractions, _ in entries}
+
+
+def _warn_collapse_after_build(layer):
+  """The build-time check: ``warn_collapse(layer, "initial")``.
+
+  It looks at a sample of a large tensor (``_build_sample``: about 4096
+  values), so that its cost does not grow with the layer. Tensors of fewer
+  than ``_MIN_INITIAL_SIZE`` weights are not reported:
+  90% of a handful of random initial values says little about the
+  quantizer (``check_quantizer_collapse`` reports them). It must never make
+  building fail: weights without a concrete value (a layer built inside a
+  traced function) are not checked.
+  """
+  try:
+    entries = [entry for entry in _collapse_entries(layer, sample=True)
+               if entry[1].size >= _MIN_INITIAL_SIZE]
+  except Exception:  # pylint: disable=broad-except
+    return
+  _issue_collapse_warnings(layer, entries, "initial", COLLAPSE_THRESHOLD)
+
+
 class QLayerMixin(QuantizerStateMixin):
   """The base of every Q-layer: it owns construction and serialization.
 
@@ -408,6 +719,26 @@ class QLayerMixin(QuantizerStateMixin):
   _legacy_keys = ()
   _quantization_config = None
 
+  def __new__(cls, *args, **kwargs):
+    """Adds the collapse check to the layer's build.
+
+    Keras's ``Layer.__new__`` replaces ``obj.build`` by a wrapper that runs
+    the (most derived) ``build`` and marks the layer built; this wraps that
+    once more, so the initial weights are checked after the whole build,
+    whichever class defines it (``_warn_collapse_after_build``). ``call``
+    is untouched: there is no per-step cost.
+    """
+    obj = super().__new__(cls, *args, **kwargs)
+    keras_build = obj.build
+
+    @functools.wraps(keras_build)
+    def build(*build_args, **build_kwargs):
+      keras_build(*build_args, **build_kwargs)
+      _warn_collapse_after_build(obj)
+
+    obj.build = build
+    return obj
+
   def __init__(self, **arguments):
     owner = f"{type(self).__name__}(name={arguments.get('name')!r})"
     declared = (self._quantizer_names + self._activation_names +
@@ -435,6 +766,43 @@ class QLayerMixin(QuantizerStateMixin):
     for name, value in ranges.items():
       setattr(self, name, value)
     check_ranges(self, **ranges)
+    mode = self.dtype_policy.quantization_mode
+    if mode is not None:
+      raise ValueError(
+          f"{type(self).__name__}(name={self.name!r}): argument "
+          f"'dtype'={self.dtype_policy.name!r} asks for "
+          f"Keras's {mode} quantization, which a Q-layer does not support: "
+          "its quantizers already quantize it. Use a float dtype policy "
+          "(e.g. 'float32').")
+
+  def quantize(self, mode=None, type_check=True, config=None):
+    """Refuses Keras's own quantization (``layer.quantize("int8")``, and
+    the modes "int4", "float8", "gptq", "awq"), whatever ``type_check``.
+
+    A Q-layer is quantized by its quantizers; Keras's modes replace the
+    kernel with an integer one that the Q-layer's ``call`` would read as
+    floats. Setting a quantized ``dtype_policy`` on a built Q-layer (which
+    makes Keras call ``quantize``) is refused the same way and leaves the
+    float policy. Raises NotImplementedError, the error ``Model.quantize``
+    expects from layers it cannot quantize: it then warns with this
+    message, skips the Q-layer and quantizes the model's plain Keras layers.
+    """
+    del type_check, config  # refused whatever they are
+    policy = self.dtype_policy
+    if policy.quantization_mode is not None:
+      # Keras's ``dtype_policy`` setter stores a quantized policy before it
+      # calls ``quantize``: back to the float policy it was made from.
+      self.dtype_policy = policy.name.rpartition("_from_")[2]
+    quantizers = ", ".join(str(q) for q in self.get_quantizers()
+                           if q is not None)
+    raise NotImplementedError(
+        f"{type(self).__name__}(name={self.name!r}): Keras's "
+        f"quantize({mode!r}) is not supported on a Q-layer, which is "
+        "already quantized by its quantizers" +
+        (f" ({quantizers})" if quantizers else "") + "; Model.quantize "
+        "skips it. To change its precision, change its quantizers "
+        "(set_quantizer); for Keras's int8/int4/float8 quantization use the "
+        "plain Keras layer instead.")
 
   def _prepare_arguments(self, owner, arguments):
     """Checks or normalizes layer-specific arguments (in place) before the

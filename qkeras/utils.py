@@ -9,7 +9,8 @@ models and return new ones; none changes the model it is given.
 A façade: it defines nothing and re-exports the functions of the model
 readers -- ``qkeras._convert`` (quantizing, folding, cloning),
 ``qkeras._export`` (quantized weights, sparsity, debugging) and
-``qkeras._io`` (loading model files and JSON). Library modules import those
+``qkeras._io`` (loading model files and JSON), and
+``qkeras.estimate.check_quantizer_collapse``. Library modules import those
 directly; this module is for users.
 """
 
@@ -37,6 +38,7 @@ from qkeras._io import get_y_from_TFOpLambda
 from qkeras._io import is_TFOpLambda_layer
 from qkeras._io import load_qmodel
 from qkeras._io import quantized_model_from_json
+from qkeras.estimate import check_quantizer_collapse
 
 __all__ = ["load_qmodel", "quantized_model_from_json",
            "convert_to_folded_model", "unfold_model", "clone_model",
@@ -45,4 +47,5 @@ __all__ = ["load_qmodel", "quantized_model_from_json",
            "quantized_model_dump", "find_bn_fusing_layer_pair",
            "add_bn_fusing_weights", "REGISTERED_LAYERS", "model_quantize",
            "quantize_activation", "clone_model_and_freeze_auto_po2_scale",
-           "get_config", "is_TFOpLambda_layer", "get_y_from_TFOpLambda"]
+           "get_config", "is_TFOpLambda_layer", "get_y_from_TFOpLambda",
+           "check_quantizer_collapse"]

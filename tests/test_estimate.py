@@ -236,17 +236,56 @@ Weight sparsity:
 """
 
 
-@pytest.mark.parametrize("build, expected", [
-    (_cnn, CNN_TEXT), (_mlp, MLP_TEXT), (_separable, SEPARABLE_TEXT),
-    (_float_dense, FLOAT_DENSE_TEXT)])
-def test_print_qstats_text(build, expected, capsys, caplog):
+# The section that qkeras adds after QKeras's text (docs/compat.md): per
+# quantized weight, the fraction of its non-zero weights that quantize to 0
+# and the fraction at the clip limits ("-": no fixed limits, i.e.
+# alpha="auto_po2" (quantized_bits' default here), binary, ternary,
+# bernoulli). No ±0.5 becomes 0 except under bernoulli (d1), which rounds
+# sigmoid(-0.5) to 0: 14 of d1's 27 non-zero weights are -0.5. quantized_po2(4)
+# clips at ±1: no ±0.5 is clipped.
+CNN_QUANT = """
+Weight quantization (zeros, clipped):
+    conv2d_0/kernel                : 0.0000  -
+    conv_po2/kernel                : 0.0000  0.0000
+    conv_t/kernel                  : 0.0000  -
+    dense/kernel                   : 0.0000  -
+"""
+
+MLP_QUANT = """
+Weight quantization (zeros, clipped):
+    d0/kernel                      : 0.0000  -
+    d1/kernel                      : 0.5185  -
+    d2/kernel                      : 0.0000  0.0000
+    d3/kernel                      : 0.0000  -
+"""
+
+SEPARABLE_QUANT = """
+Weight quantization (zeros, clipped):
+    dw/depthwise_kernel            : 0.0000  -
+    sep/depthwise_kernel           : 0.0000  0.0000
+    sep/pointwise_kernel           : 0.0000  -
+    dense/kernel                   : 0.0000  -
+"""
+
+FLOAT_DENSE_QUANT = """
+Weight quantization (zeros, clipped):
+    qdense/kernel                  : 0.0000  -
+"""
+
+
+@pytest.mark.parametrize("build, expected, added", [
+    (_cnn, CNN_TEXT, CNN_QUANT), (_mlp, MLP_TEXT, MLP_QUANT),
+    (_separable, SEPARABLE_TEXT, SEPARABLE_QUANT),
+    (_float_dense, FLOAT_DENSE_TEXT, FLOAT_DENSE_QUANT)])
+def test_print_qstats_text(build, expected, added, capsys, caplog):
   # QKeras's "... quantizing model" line (and "<name> has not been
   # quantized") inside "Weight sparsity" is logged, not printed (issue 21).
+  # QKeras's text comes first, unchanged; qkeras's added section follows.
   model = build()
   before = [np.copy(w) for w in model.get_weights()]
   with caplog.at_level(logging.INFO, logger="qkeras._export"):
     estimate.print_qstats(model)
-  assert capsys.readouterr().out == expected
+  assert capsys.readouterr().out == expected + added
   assert "... quantizing model" in caplog.messages
   after = model.get_weights()
   assert len(before) == len(after)

@@ -25,6 +25,7 @@ from qkeras import QGRU
 from qkeras import QLSTM
 from qkeras import QSeparableConv2D
 from qkeras import quantizers
+from qkeras.utils import check_quantizer_collapse
 from qkeras.utils import clone_model
 from qkeras.utils import clone_model_and_freeze_auto_po2_scale
 from qkeras.utils import get_model_sparsity
@@ -919,6 +920,8 @@ def test_print_qstats_of_a_converted_model(capsys):
   print_qstats(qmodel)
   _assert_same_weights(before, qmodel.get_weights())
   sparsity = dict(per_layer)
+  zeros = {name: weights["kernel"].zeros for name, weights in
+           check_quantizer_collapse(qmodel, warn=False).items()}
   # conv: 8-bit unsigned input (the input layer's quantized_relu(8,0)) x
   # 4-bit signed weights, 4*4*4 outputs * 3*3*1 taps = 576; dense: 4-bit
   # unsigned activations x 4-bit weights, 64*2 = 128. Bits: 170 weights * 4.
@@ -945,6 +948,12 @@ def test_print_qstats_of_a_converted_model(capsys):
       f"    dense                          : {sparsity['dense']:.4f}",
       "    ----------------------------------------",
       f"    Total Sparsity                 : {total:.4f}",
+      # Not in QKeras (docs/compat.md): Q4 (alpha="auto_po2") has no fixed
+      # clip limits, hence "-".
+      "",
+      "Weight quantization (zeros, clipped):",
+      f"    conv/kernel                    : {zeros['conv']:.4f}  -",
+      f"    dense/kernel                   : {zeros['dense']:.4f}  -",
       ""])
 
 
