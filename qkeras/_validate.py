@@ -174,8 +174,9 @@ def check_alpha(owner, value, allow_array=True):
     if not allow_array:
       fail(owner, "alpha", allowed, value)
     try:
-      arr = np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError):
+      with np.errstate(over="ignore"):  # beyond float32 -> inf, rejected
+        arr = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError, OverflowError):
       fail(owner, "alpha", allowed, value)
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
       fail(owner, "alpha", allowed, value)

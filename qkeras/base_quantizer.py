@@ -245,7 +245,7 @@ class BaseQuantizer:
       # the input's shape. The scale and the seed stay as they were.
       y = ops.zeros_like(x_float)
     else:
-      y = self.call(x_float, training)
+      y = self._call_checked(x_float, training)
     if _qmath.returns_host(x, y):  # JAX, NumPy in: NumPy out (with .numpy())
       y = _qmath.host_array(y)
       for name in ("scale", "quantization_scale"):  # what tools read after
@@ -254,6 +254,10 @@ class BaseQuantizer:
             not isinstance(value, (float, int, np.ndarray))):
           setattr(self, name, _qmath.host_array(value))
     return y
+
+  def _call_checked(self, x, training):
+    """``call(x, training)``; subclasses wrap it (e.g. against overflow)."""
+    return self.call(x, training)
 
   def call(self, x, training=None):
     raise NotImplementedError

@@ -1181,7 +1181,12 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
     shift_x = x + self.relu_shift
     relu_x = ops.where(shift_x <= self.relu_upper_bound, ops.relu(shift_x),
                        self.relu_upper_bound)
-    hswish_x = _qmath.divide(ops.multiply(x, relu_x), self.relu_upper_bound)
+    product = ops.multiply(x, relu_x)
+    hswish_x = _qmath.divide(product, self.relu_upper_bound)
+    # x * relu_x overflows for |x| near float32's limit: divide first there.
+    hswish_x = ops.where(
+        ops.logical_and(ops.isinf(product), ops.isfinite(x)),
+        x * _qmath.divide(relu_x, self.relu_upper_bound), hswish_x)
     # h(-inf) is the limit -0.0 of the finite x <= -relu_shift (x * 0 / 6),
     # not -inf * 0 = NaN.
     hswish_x = ops.where(ops.logical_and(ops.isinf(x), x < 0.0), -0.0,
@@ -1273,6 +1278,26 @@ def _sigmoid_for(use_real_sigmoid):
 class _ScaledCodes(BaseQuantizer):
   """What binary, bernoulli and ternary share: codes times a scale ``alpha``
   (None, a number, or "auto"/"auto_po2" found by least squares)."""
+
+  def _call_checked(self, x, training):
+    """``call`` on ``x * 2**-k``, scaled back by ``2**k``, for a string alpha.
+
+    The least-squares sums (and the stochastic quantizers' standard
+    deviations, sums of squares) of inputs near float32's limit overflow;
+    ``k`` (``_qmath.overflow_shift``) is 0 for ordinary inputs, so their
+    numbers are unchanged, and the gradient is unchanged for every input.
+    """
+    if not isinstance(self.alpha, str):
+      return self.call(x, training)
+    count = _qmath.element_count(x)
+    headroom = 64 + _qmath.sum_headroom(1, count)  # squares for std
+    k = _qmath.overflow_shift(ops.max(ops.abs(ops.stop_gradient(x))),
+                              headroom)
+    up = _qmath.pow2_exact(k)
+    y = self.call(x * _qmath.pow2_exact(-k), training)
+    if self.scale is not None and not isinstance(self.scale, np.ndarray):
+      self.scale = self.scale * up
+    return _qmath.saturate_overflow(x, y * up)
 
   def _scaled_output(self, x, scale, codes):
     """``ste(x, scale * codes)``; keeps ``scale`` (tools read it)."""
