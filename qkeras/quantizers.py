@@ -1420,10 +1420,14 @@ class binary(_ScaledCodes):  # pylint: disable=invalid-name
       m = ops.max(ops.abs(x), axis=axis, keepdims=True)
       m = ops.where(m > 1.0, 1.0, m)
       f = 2.0 * m
+      # An all-zero channel (m = 0, e.g. zero-initialised biases) stays 0;
+      # QKeras divided 0 by 0 there and trained on NaN.
+      f_safe = ops.where(f == 0.0, 1.0, f)
       seed = self.seed_generator
       x = _qmath.select_training(
           training,
-          lambda: f * _qmath.round_through(x / f, True, 0.125, True, seed),
+          lambda: ops.where(f == 0.0, x, f_safe * _qmath.round_through(
+              x / f_safe, True, 0.125, True, seed)),
           lambda: x)
     k_sign = _qmath.sign(x)
     if stochastic:

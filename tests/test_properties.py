@@ -362,6 +362,20 @@ def test_non_finite_inputs_keep_their_place(name, data):
   CHECKED["non-finite inputs (shape, finite elsewhere)"] += 1
 
 
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=6, **_SETTINGS)
+@given(data=st.data())
+def test_training_mode_finite_in_finite_out(name, data):
+  """Training (stochastic rounding and sampling, noise, fresh scales) keeps
+  finite inputs finite and the shape."""
+  q = _make(name, data.draw(_VALID[name], label="kwargs"))
+  x = data.draw(_inputs(finite=True), label="x")
+  y = _run(q, x, training=True)
+  assert y.shape == x.shape
+  assert np.all(np.isfinite(y)), (str(q), x, y)
+  CHECKED["training: finite in -> finite out"] += 1
+
+
 def _same(a, b):
   np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
   np.testing.assert_array_equal(a[~np.isnan(a)], b[~np.isnan(b)])
@@ -511,6 +525,34 @@ def _token_strings(draw):
   return "".join(draw(st.lists(st.sampled_from(_TOKENS), max_size=12)))
 
 
+_ARG_NAMES = sorted({
+    "alpha", "bits", "elements_per_scale", "enable_fast_inference",
+    "integer", "is_quantized_clip", "keep_negative", "log2_rounding",
+    "max_po2_exponent", "max_value", "min_po2_exponent", "negative_slope",
+    "number_of_unrolls", "post_training_scale", "qnoise_factor",
+    "quadratic_approximation", "relu_shift", "relu_upper_bound",
+    "scale_axis", "symmetric", "temperature", "threshold", "u", "use_01",
+    "use_real_sigmoid", "use_real_tanh", "use_sigmoid", "use_ste",
+    "use_stochastic_rounding", "use_variables", "var_name", "unknown"})
+_ARG_VALUES = ["0", "1", "2", "4", "8", "-1", "-125", "64", "65", "1000",
+               "0.5", "2.5", "-0.5", "1e39", "1e308", "1e-45", "inf", "nan",
+               "True", "False", "None", "'auto'", "'auto_po2'", "'rnd'",
+               "'x'", "[1.0, 2.0]", "[[1]]", "[]", "10**9", "-0.0"]
+
+
+@st.composite
+def _call_strings(draw):
+  """``name(arg, ..., key=value, ...)`` with a quantizer, function or unknown
+  name and arguments from ``_ARG_VALUES`` (most such calls are invalid)."""
+  name = draw(st.sampled_from(NAMES + ["hard_sigmoid", "binary_tanh",
+                                       "quantized_nothing", "eval"]))
+  args = draw(st.lists(st.sampled_from(_ARG_VALUES), max_size=4))
+  kwargs = draw(st.dictionaries(st.sampled_from(_ARG_NAMES),
+                                st.sampled_from(_ARG_VALUES), max_size=3))
+  parts = args + [f"{k}={v}" for k, v in kwargs.items()]
+  return f"{name}({', '.join(parts)})"
+
+
 _HOSTILE = [
     "[" * 100_000 + "]" * 100_000,
     "quantized_bits(" + "[" * 10_000 + "1" + "]" * 10_000 + ")",
@@ -529,6 +571,15 @@ _HOSTILE = [
     "hard_sigmoid(3)",
     "hard_tanh('x')",
     "__import__('os').system('true')",
+    # Within the parser's length limit (MAX_SPEC_LENGTH), so that the
+    # nesting, number and list limits themselves are exercised.
+    "quantized_bits(" * 6_000,
+    "quantized_bits(4, 0, 1, alpha=" + "[" * 9 + "1" + "]" * 9 + ")",
+    "quantized_bits(1e" + "9" * 97 + ")",
+    "quantized_bits(" + "9" * 99 + ")",
+    "quantized_bits(4, alpha=[" + "1e39," * 15_000 + "])",
+    "quantized_bits(" + ", ".join(["4"] * 65) + ")",
+    "quantized_bits(4, alpha=[" + "1.0, " * 15_000 + "-1.0])",
 ]
 
 
@@ -543,7 +594,8 @@ def _parse_or_value_error(text):
 
 
 @settings(max_examples=300, **_SETTINGS)
-@given(text=st.one_of(_token_strings(), st.text(max_size=40)))
+@given(text=st.one_of(_token_strings(), _call_strings(),
+                      st.text(max_size=40)))
 def test_generated_strings_build_or_raise_value_error(text):
   outcome = _parse_or_value_error(text)
   CHECKED[f"parser: generated strings ({outcome})"] += 1

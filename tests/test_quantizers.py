@@ -1459,3 +1459,18 @@ def test_per_channel_alpha_of_wrong_length(make):
     make([1.0, 2.0])(np.ones((2, 3), "float32"))
   y = np_out(make([1.0, 2.0, 0.5])(np.ones((2, 3), "float32")))
   assert y.shape == (2, 3)
+
+
+def test_stochastic_binary_rounding_of_an_all_zero_channel_is_finite():
+  # Issue 19 (found by tests/test_properties.py): binary's stochastic
+  # rounding divided by 2 * max|x| per channel, 0/0 = NaN for a channel of
+  # zeros (zero-initialised biases); QKeras did the same.
+  q = binary(use_stochastic_rounding=True)
+  x = np.array([[0.0, 0.5, -0.25], [0.0, -0.75, 0.125]], F32)
+  for value in (x, np.zeros((2, 3), F32)):
+    y = np_out(q(value, training=True))
+    assert np.all(np.isin(y, [-1.0, 1.0])), y
+    assert np.all(np.isfinite(grad_of(q, value, training=True)))
+  # Inference is the plain sign; channels with values keep their numbers.
+  np.testing.assert_array_equal(np_out(q(x, training=False)),
+                                np.where(x >= 0, 1.0, -1.0))
