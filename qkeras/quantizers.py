@@ -1516,6 +1516,19 @@ class bernoulli(_ScaledCodes):  # pylint: disable=invalid-name
     return 0.0
 
 
+def _ternary_codes(v, x, threshold):
+  """``sign(x)`` where ``|v| >= threshold``, else 0 (signed as ``0 * sign(x)``),
+  and NaN where ``x`` is NaN.
+
+  The explicit ``where`` keeps the NaN under XLA (``jax.jit``, ``jit_compile``),
+  which rewrites ``cast(mask) * sign(x)`` into a select giving 0 for a NaN
+  ``x``; eagerly the product is already NaN there, so every value is
+  unchanged.
+  """
+  q = ops.cast(ops.abs(v) >= threshold, x.dtype) * _qmath.sign(x)
+  return ops.where(ops.isnan(x), x, q)
+
+
 @_register
 class ternary(_ScaledCodes):  # pylint: disable=invalid-name
   """Ternary quantizer: ``{-s, 0, +s}``.
@@ -1572,7 +1585,7 @@ class ternary(_ScaledCodes):  # pylint: disable=invalid-name
         v = scale * _qmath.round_through(
             _qmath.divide(x, scale), self.use_stochastic_rounding, 1.0 / 3.0,
             training, seed)
-        q = ops.cast(ops.abs(v) >= thres, x.dtype) * _qmath.sign(x)
+        q = _ternary_codes(v, x, thres)
         previous = scale
         scale = _qmath.least_squares_scale(self.alpha, x, q)
         if seed is None and _qmath.converged(previous, scale):
@@ -1585,7 +1598,7 @@ class ternary(_ScaledCodes):  # pylint: disable=invalid-name
       scale = _qmath.least_squares_scale(self.alpha, x, x)
       thres = (self.default_threshold
                if self.threshold is None else self.threshold)
-      q = ops.cast(ops.abs(x) >= thres, x.dtype) * _qmath.sign(x)
+      q = _ternary_codes(x, x, thres)
     if self.alpha is None:
       x = ops.tanh(x)
     return self._scaled_output(x, scale, q)
@@ -1644,7 +1657,7 @@ class stochastic_ternary(_SampledInTraining, ternary):  # pylint: disable=invali
       scale = _qmath.round_to_po2(scale)
     for _ in range(self.number_of_unrolls):
       t = scale / 2.0
-      q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * _qmath.sign(x)
+      q_ns = _ternary_codes(x, x, t)
       previous = scale
       scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
       if _qmath.converged(previous, scale):

@@ -1474,3 +1474,19 @@ def test_stochastic_binary_rounding_of_an_all_zero_channel_is_finite():
   # Inference is the plain sign; channels with values keep their numbers.
   np.testing.assert_array_equal(np_out(q(x, training=False)),
                                 np.where(x >= 0, 1.0, -1.0))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ternary(), lambda: ternary(threshold=0.0),
+    lambda: ternary(alpha="auto"), lambda: Q.stochastic_ternary(),
+])
+def test_ternary_nan_stays_nan_when_compiled(make):
+  # Issue 19 (found by tests/test_properties.py on JAX): XLA rewrote
+  # cast(|x| >= t) * sign(x) into a select, giving 0 for NaN (eagerly NaN).
+  q = make()
+  x = np.array([[0.5, -0.25, 0.0], [-1.0, 0.125, np.nan]], F32)
+  eager = np_out(q(x, training=False))
+  assert np.isnan(eager[1, 2])
+  for mode in compiled_modes():
+    y = np_out(compiled(lambda v: q(v, training=False), **mode)(tensor(x)))
+    np.testing.assert_array_equal(y, eager)
