@@ -861,15 +861,22 @@ def po2_exponent(x_abs, min_exp, max_exp, max_value,
   return ops.where(x_abs < epsilon(), lo, e)
 
 
+# The largest power of two in float32 is 2**127.
+PO2_MAX_EXPONENT = 127
+
+
 def po2_magnitude(x_abs, min_exp, max_exp, max_value,
                   quadratic_approximation=False, log2_rounding="rnd"):
   """``2**clip_power_of_two(x_abs, ...)`` for the deterministic paths.
 
-  NaN inputs give NaN, as the log does.
+  NaN inputs give NaN, as the log does. The exponent is capped at 127
+  (``PO2_MAX_EXPONENT``): with the quadratic approximation the doubled
+  exponent of a huge input could reach 128, i.e. inf (QKeras's value) for a
+  finite input.
   """
-  magnitude = ops.cast(pow2_exact(po2_exponent(
+  magnitude = ops.cast(pow2_exact(ops.minimum(po2_exponent(
       x_abs, min_exp, max_exp, max_value, quadratic_approximation,
-      log2_rounding)), x_abs.dtype)
+      log2_rounding), PO2_MAX_EXPONENT)), x_abs.dtype)
   return ops.where(ops.isnan(x_abs), x_abs, magnitude)
 
 

@@ -2034,7 +2034,8 @@ class _Po2Base(BaseQuantizer):
     need_sign = 1 if self.max_value is None else _need_exponent_sign_bit_check(
         self.max_value)
     self.bits = V.check_bits(type(self).__name__, self.bits,
-                             lo=sign_bits + need_sign, hi=V.MAX_PO2_BITS)
+                             lo=max(1, sign_bits + need_sign),
+                             hi=V.MAX_PO2_BITS)
     self._min_exp, self._max_exp = _get_min_max_exponents(
         self.bits - sign_bits, need_sign, self.quadratic_approximation)
 
@@ -2053,10 +2054,10 @@ class _Po2Base(BaseQuantizer):
                                   self.log2_rounding)
 
     def stochastic():
-      magnitude = _qmath.pow2_exact(_qmath.clip_power_of_two(
+      magnitude = _qmath.pow2_exact(ops.minimum(_qmath.clip_power_of_two(
           x_abs, self._min_exp, self._max_exp, self.max_value,
           self.quadratic_approximation, True, self.log2_rounding, True,
-          self.seed_generator))
+          self.seed_generator), float(_qmath.PO2_MAX_EXPONENT)))
       return ops.where(ops.isnan(x_abs), x_abs, magnitude)  # as the log
 
     if self.use_stochastic_rounding and self.log2_rounding == "rnd":

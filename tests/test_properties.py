@@ -25,7 +25,8 @@ Invariants (for valid arguments, inference mode):
   XLA / ``jax.jit``; PyTorch runs eagerly, so it is skipped there);
 * ``±inf`` give the values of ``±`` the largest float32 and NaN stays NaN
   (fixed scales; docs/compat.md);
-* in training (stochastic rounding, sampling), finite in -> finite out.
+* in training (stochastic rounding, sampling), finite in -> finite out and
+  a finite gradient.
 Invalid arguments raise ValueError/TypeError naming the argument. The parser
 gets generated token strings, generated ``name(args, key=value)`` calls and
 hostile strings (deep nesting, huge numbers, megabyte strings): each builds a
@@ -39,6 +40,7 @@ Rerun with the counts: ``python -m pytest -q -s tests/test_properties.py``
 import collections
 import contextlib
 import json
+import os
 import signal
 
 from hypothesis import HealthCheck, given, settings
@@ -47,12 +49,20 @@ import keras
 import numpy as np
 import pytest
 
-from multibackend import JAX, TENSORFLOW, TORCH, compiled, compiled_modes, np_out
+from multibackend import TORCH, compiled, compiled_modes, gradient, np_out
 from qkeras import quantizers as Q
 from qkeras.quantizer_registry import registered_quantizers
 
 # What each property checked: property -> number of generated examples.
 CHECKED = collections.Counter()
+# QKERAS_PROPERTY_SCALE=N runs N times as many examples (a deeper local run;
+# CI uses 1, the counts printed by test_zz_report_counts).
+_SCALE = max(1, int(os.environ.get("QKERAS_PROPERTY_SCALE", "1")))
+
+
+def _n(count):
+  return count * _SCALE
+
 
 _SETTINGS = dict(derandomize=True, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
@@ -240,8 +250,10 @@ def _po2_bounds(q):
   if q.max_value is not None:
     top = factor * np.ceil(np.log2(max(float(q.max_value), 1e-30)) / factor)
     hi = min(hi, 2.0**top)
-  lo = 2.0**min(q._min_exp, factor * q._min_exp)  # pylint: disable=protected-access
-  return lo, hi
+  lowest = min(q._min_exp, factor * q._min_exp)  # pylint: disable=protected-access
+  # Below 2**-126 the power of two flushes to 0 (TensorFlow's rule, kept).
+  lo = 2.0**lowest if lowest >= -126 else 0.0
+  return lo, min(hi, 2.0**127)
 
 
 def _po2_within_bounds(q, y):
@@ -328,7 +340,7 @@ def _monotonic(q):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=12, **_SETTINGS)
+@settings(max_examples=_n(12), **_SETTINGS)
 @given(data=st.data())
 def test_value_invariants(name, data):
   q = _make(name, data.draw(_VALID[name], label="kwargs"))
@@ -358,7 +370,7 @@ def test_value_invariants(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=6, **_SETTINGS)
+@settings(max_examples=_n(6), **_SETTINGS)
 @given(data=st.data())
 def test_non_finite_inputs_keep_their_place(name, data):
   """NaN stays NaN (never a code); other values are unaffected by it."""
@@ -379,7 +391,7 @@ def test_non_finite_inputs_keep_their_place(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=6, **_SETTINGS)
+@settings(max_examples=_n(6), **_SETTINGS)
 @given(data=st.data())
 def test_training_mode_finite_in_finite_out(name, data):
   """Training (stochastic rounding and sampling, noise, fresh scales) keeps
@@ -390,6 +402,9 @@ def test_training_mode_finite_in_finite_out(name, data):
   assert y.shape == x.shape
   assert np.all(np.isfinite(y)), (str(q), x, y)
   CHECKED["training: finite in -> finite out"] += 1
+  g = gradient(lambda v: q(v, training=True), x)
+  assert g.shape == x.shape and np.all(np.isfinite(g)), (str(q), x, g)
+  CHECKED["training: finite in -> finite gradient"] += 1
 
 
 def _same(a, b):
@@ -398,7 +413,7 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=8, **_SETTINGS)
+@settings(max_examples=_n(8), **_SETTINGS)
 @given(data=st.data())
 def test_config_and_string_round_trips(name, data):
   kwargs = data.draw(_VALID[name], label="kwargs")
@@ -417,9 +432,32 @@ def test_config_and_string_round_trips(name, data):
     CHECKED["get_quantizer(str(q)) same outputs"] += 1
 
 
+def _same_up_to_flush(a, b):
+  """``_same``, except that a subnormal result may be flushed to (signed)
+  zero on one side: graphs and XLA flush subnormals on CPU, eager kernels do
+  not always (e.g. ``qnoise_factor`` mixing ``x + f * (xq - x)`` of a tiny
+  ``x``; docs/compat.md)."""
+  np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+  keep = ~np.isnan(a)
+  a, b = a[keep], b[keep]
+  flushed = (np.abs(a) < F32_TINY) & (np.abs(b) < F32_TINY)
+  np.testing.assert_array_equal(a[~flushed], b[~flushed])
+
+
+def _bit_identical_when_compiled(q):
+  """False where docs/compat.md ("Graph mode and XLA") allows an ulp: u-law,
+  the real tanh/sigmoid, and data-dependent scales (string alphas: means and
+  least-squares refinements; XLA's max reductions may also skip a NaN that
+  makes the channel's scale NaN eagerly)."""
+  name = type(q).__name__
+  return not (name == "quantized_ulaw" or getattr(q, "use_real_tanh", False)
+              or (name == "quantized_sigmoid" and q.use_real_sigmoid)
+              or isinstance(_alpha(q), str))
+
+
 @pytest.mark.skipif(TORCH, reason="PyTorch runs eagerly (no compiled mode)")
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=2, **_SETTINGS)
+@settings(max_examples=_n(2), **_SETTINGS)
 @given(data=st.data())
 def test_eager_and_compiled_agree(name, data):
   q = _make(name, data.draw(_VALID[name], label="kwargs"))
@@ -429,15 +467,23 @@ def test_eager_and_compiled_agree(name, data):
     graph = np.asarray(np_out(compiled(lambda v: q(v, training=False),
                                        **mode)(
         keras.ops.convert_to_tensor(x))), np.float32)
-    _same(graph, eager)
-    CHECKED["eager == compiled"] += 1
+    if _bit_identical_when_compiled(q):
+      _same_up_to_flush(graph, eager)
+      CHECKED["eager == compiled (bit-identical)"] += 1
+    else:
+      known = ~np.isnan(eager)
+      np.testing.assert_allclose(graph[known], eager[known], rtol=2**-20,
+                                 atol=0, err_msg=str(q))
+      CHECKED["eager == compiled (within the documented ulps)"] += 1
 
 
 # ---------------------------------------------------------------------------
 # Invalid arguments.
 # ---------------------------------------------------------------------------
 _BAD_BITS = [0, -1, 65, 2.5, "4", None, True, 10**400, float("nan")]
-_BAD_INTEGER = [128, -128, 1.5, "x", None, 10**400, -125]
+# -127: the grid step 2**(integer - value bits) (u-law: 2**integer) would
+# be subnormal for every number of value bits.
+_BAD_INTEGER = [128, -128, 1.5, "x", None, 10**400, -127]
 _BAD_ALPHA = ["bad", -1, 0, float("inf"), float("nan"), 1e39, [], [-1.0],
               True, 1e308]
 _BAD_FLAG = [0.5, "yes", None, float("nan")]
@@ -471,15 +517,12 @@ _INVALID = {
                        "negative_slope": [0.3, -0.5, float("nan"), 1e39],
                        "relu_upper_bound": [0, -1.0, 1e39],
                        "qnoise_factor": _BAD_UNIT, "use_sigmoid": _BAD_FLAG},
-    # u-law has no step: 2**integer must be normal (integer >= -126).
-    "quantized_ulaw": {"bits": _BAD_BITS + [1],
-                       "integer": [i for i in _BAD_INTEGER if i != -125] + [
-                           -127],
+    "quantized_ulaw": {"bits": _BAD_BITS + [1], "integer": _BAD_INTEGER,
                        "u": [0, -1.0, 1e308, 1e-30, float("nan")]},
     "quantized_tanh": {"bits": _BAD_BITS, "symmetric": _BAD_FLAG,
                        "use_real_tanh": _BAD_FLAG},
     "quantized_sigmoid": {"bits": _BAD_BITS, "symmetric": _BAD_FLAG},
-    "quantized_po2": {"bits": _BAD_BITS + [1, 33], "max_value": [-1.0, 1e39],
+    "quantized_po2": {"bits": _BAD_BITS + [33], "max_value": [-1.0, 1e39],
                       "log2_rounding": ["ceil", 1],
                       "qnoise_factor": _BAD_UNIT},
     "quantized_relu_po2": {"bits": _BAD_BITS + [33],
@@ -490,7 +533,7 @@ _INVALID = {
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=25, **_SETTINGS)
+@settings(max_examples=_n(25), **_SETTINGS)
 @given(data=st.data())
 def test_invalid_arguments_name_the_argument(name, data):
   kwargs = data.draw(_VALID[name], label="kwargs")
@@ -611,7 +654,7 @@ def _parse_or_value_error(text):
   return "built"
 
 
-@settings(max_examples=500, **_SETTINGS)
+@settings(max_examples=_n(500), **_SETTINGS)
 @given(text=st.one_of(_token_strings(), _call_strings(),
                       st.text(max_size=40)))
 def test_generated_strings_build_or_raise_value_error(text):
@@ -626,7 +669,7 @@ def test_hostile_strings_are_refused_quickly(index):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=10, **_SETTINGS)
+@settings(max_examples=_n(10), **_SETTINGS)
 @given(data=st.data())
 def test_valid_strings_round_trip(name, data):
   q = _make(name, data.draw(_VALID[name], label="kwargs"))

@@ -1200,6 +1200,9 @@ def _log_path_po2(q, x):
   e = rounding(tf.math.log(v_filter) / float(np.log(2.0)))
   e = factor * tf.clip_by_value(e, q._min_exp, q._max_exp)  # pylint: disable=protected-access
   e = tf.where(v < 1e-7, float(q._min_exp), e)  # pylint: disable=protected-access
+  # Issue 19: the exponent is capped at 127 (QKeras: 2**128 = inf for finite
+  # inputs from about 2**127.5 on).
+  e = tf.minimum(e, 127.0)
   return np_out(_qmath.sign_nonzero(x) * tf.pow(2.0, e))
 
 
@@ -1490,3 +1493,32 @@ def test_ternary_nan_stays_nan_when_compiled(make):
   for mode in compiled_modes():
     y = np_out(compiled(lambda v: q(v, training=False), **mode)(tensor(x)))
     np.testing.assert_array_equal(y, eager)
+
+
+def test_po2_quadratic_approximation_of_huge_inputs_is_finite():
+  # Issue 19 (found by tests/test_properties.py): the quadratic
+  # approximation doubles the clipped exponent, up to 2 * 64 = 128 for 8-bit
+  # quantized_relu_po2, and 2**128 is inf in float32 (QKeras's value) for a
+  # finite input; the exponent is capped at 127, the largest power of two.
+  f32_max = np.finfo(F32).max
+  x = np.array([f32_max, 1e38, np.inf, 4.0], F32)
+  for q in (Q.quantized_relu_po2(8, quadratic_approximation=True),
+            Q.quantized_po2(9, quadratic_approximation=True)):
+    y = np_out(q(x))  # sqrt(1e38) ~ 2**63.1: 2**126
+    np.testing.assert_array_equal(y, [2.0**127, 2.0**126, 2.0**127, 4.0])
+    y = np_out(Q.quantized_relu_po2(8, quadratic_approximation=True,
+                                    use_stochastic_rounding=True)(
+                                        x, training=True))
+    assert np.all(np.isfinite(y[:3])), y
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Q.quantized_relu_po2(0, max_value=1.0),
+    lambda: Q.quantized_relu_po2(0, max_value=0.5),
+    lambda: Q.quantized_po2(0, max_value=1.0),
+])
+def test_po2_quantizers_need_at_least_one_bit(make):
+  # docs/compat.md: po2 quantizers take 1..32 bits; a max_value that needs no
+  # exponent sign let bits=0 through.
+  with pytest.raises(ValueError, match="'bits'"):
+    make()
