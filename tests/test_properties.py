@@ -470,10 +470,14 @@ def test_eager_and_compiled_agree(name, data):
     if _bit_identical_when_compiled(q):
       _same_up_to_flush(graph, eager)
       CHECKED["eager == compiled (bit-identical)"] += 1
+    elif isinstance(_alpha(q), str) and np.any(np.isnan(x)):
+      # A NaN makes the data-dependent scale NaN eagerly; XLA's max
+      # reductions may skip it (docs/compat.md): only the NaN is kept.
+      assert np.all(np.isnan(graph[np.isnan(x)])), (str(q), x, graph)
+      CHECKED["eager == compiled (NaN of a data-scaled input kept)"] += 1
     else:
-      known = ~np.isnan(eager)
-      np.testing.assert_allclose(graph[known], eager[known], rtol=2**-20,
-                                 atol=0, err_msg=str(q))
+      np.testing.assert_allclose(graph, eager, rtol=2**-20, atol=0,
+                                 err_msg=str(q))
       CHECKED["eager == compiled (within the documented ulps)"] += 1
 
 
