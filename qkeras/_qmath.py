@@ -44,20 +44,50 @@ def _memoized(fn):
 # --------------------------------------------------------------------------
 # Tensors, dtypes, training flag.
 # --------------------------------------------------------------------------
-def to_float_tensor(x):
+def _not_real(owner, x, what):
+  return TypeError(
+      f"{owner}: input 'x' must be a real number or an array/tensor of real "
+      f"numbers (float, int or bool), got {what}: {_short_repr(x)}.")
+
+
+def _short_repr(x, limit=80):
+  text = repr(x)
+  return text if len(text) <= limit else text[:limit] + "..."
+
+
+def to_float_tensor(x, owner="quantizer"):
   """Converts ``x`` to a floating tensor.
 
   NumPy / Python inputs become floatx tensors (float64 arrays are cast, as
   QKeras's ``K.cast_to_floatx`` does); tensors keep a floating dtype and are
-  cast to floatx otherwise.
+  cast to floatx otherwise. Strings, bytes, objects and complex numbers
+  raise a ``TypeError`` naming ``owner`` and the input (they would otherwise
+  reach the backend's cast).
   """
+  if isinstance(x, (str, bytes, complex)):
+    raise _not_real(owner, x, type(x).__name__)
   if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
-    return ops.convert_to_tensor(np.asarray(x, dtype=keras.config.floatx()))
+    try:
+      array = np.asarray(x)
+    except ValueError as e:  # ragged nested lists
+      raise _not_real(owner, x, f"a ragged sequence ({e})") from None
+    if array.dtype.kind not in "biuf":
+      raise _not_real(owner, x, f"dtype {array.dtype}")
+    return ops.convert_to_tensor(array.astype(keras.config.floatx()))
   if not isinstance(x, keras.KerasTensor):
     x = ops.convert_to_tensor(x)
-  if "float" not in keras.backend.standardize_dtype(x.dtype):
+  dtype = keras.backend.standardize_dtype(x.dtype)
+  if "float" not in dtype:
+    if not (dtype == "bool" or "int" in dtype):
+      raise _not_real(owner, x, f"dtype {dtype}")
     return ops.cast(x, keras.config.floatx())
   return x
+
+
+def has_no_elements(x):
+  """True when ``x``'s static shape has a zero-length axis (an empty
+  tensor); unknown (None) axes do not count."""
+  return any(d == 0 for d in tuple(x.shape) if d is not None)
 
 
 class HostArray(np.ndarray):
@@ -831,13 +861,69 @@ def po2_exponent(x_abs, min_exp, max_exp, max_value,
   return ops.where(x_abs < epsilon(), lo, e)
 
 
+# The largest power of two in float32 is 2**127.
+PO2_MAX_EXPONENT = 127
+
+
 def po2_magnitude(x_abs, min_exp, max_exp, max_value,
                   quadratic_approximation=False, log2_rounding="rnd"):
   """``2**clip_power_of_two(x_abs, ...)`` for the deterministic paths.
 
-  NaN inputs give NaN, as the log does.
+  NaN inputs give NaN, as the log does. The exponent is capped at 127
+  (``PO2_MAX_EXPONENT``): with the quadratic approximation the doubled
+  exponent of a huge input could reach 128, i.e. inf (QKeras's value) for a
+  finite input.
   """
-  magnitude = ops.cast(pow2_exact(po2_exponent(
+  magnitude = ops.cast(pow2_exact(ops.minimum(po2_exponent(
       x_abs, min_exp, max_exp, max_value, quadratic_approximation,
-      log2_rounding)), x_abs.dtype)
+      log2_rounding), PO2_MAX_EXPONENT)), x_abs.dtype)
   return ops.where(ops.isnan(x_abs), x_abs, magnitude)
+
+
+# --------------------------------------------------------------------------
+# Huge inputs of the data-scaled quantizers.
+# --------------------------------------------------------------------------
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def sum_headroom(code_max, count):
+  """Bits of headroom a least-squares sum ``sum(x * code)`` needs: the
+  codes' magnitude (``<= code_max``) times ``count`` terms, plus one."""
+  code_bits = int(np.ceil(np.log2(float(code_max) + 1.0)))
+  count_bits = int(np.ceil(np.log2(float(max(count, 1)))))
+  return code_bits + count_bits + 1
+
+
+def element_count(x):
+  """The static number of elements of ``x`` (2**31 per unknown axis)."""
+  return int(np.prod([2**31 if d is None else d for d in tuple(x.shape)],
+                     dtype=np.float64))
+
+
+def overflow_shift(x_abs_max, headroom, offset=0):
+  """Exponent ``k >= 0`` with ``x_abs_max * 2**(-k - offset)`` below
+  ``2**(127 - headroom)``, as an int32 tensor.
+
+  Data-scaled quantizers compute their scales from ``x * 2**-k`` and scale
+  the result back by ``2**k``: powers of two are exact, so the outputs are
+  the same as without the shift, except that sums and products that would
+  overflow float32 stay finite (and values below ``2**(k - 126)`` flush to
+  zero). ``k`` is 0 for every ``x_abs_max`` below that bound (ordinary
+  inputs: bit-identical results) and where ``x_abs_max`` is not finite
+  (inf and NaN keep their old results). ``offset`` (an int or int tensor)
+  is the exponent of a divisor applied to ``x`` afterwards (``2**integer``).
+  """
+  m = ops.cast(x_abs_max, "float32")
+  exponent = ops.right_shift(ops.view(m, "int32"), 23) - 127
+  if not is_python_number(offset):
+    offset = ops.cast(offset, "int32")
+  k = ops.maximum(exponent - offset - (126 - int(headroom)), 0)
+  return ops.where(ops.isfinite(m), k, 0)
+
+
+def saturate_overflow(x, xq):
+  """``xq`` with ``±inf`` replaced by ``±FLOAT32_MAX`` where ``x`` is
+  finite: a finite input whose quantized value lies beyond float32
+  saturates at the largest float32 instead of becoming infinite."""
+  overflow = ops.logical_and(ops.isinf(xq), ops.isfinite(x))
+  return ops.where(overflow, ops.sign(xq) * FLOAT32_MAX, xq)

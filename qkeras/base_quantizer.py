@@ -13,6 +13,7 @@ import inspect
 from typing import Optional
 
 import keras
+from keras import ops
 import numpy as np
 
 from qkeras import _qmath
@@ -238,7 +239,13 @@ class BaseQuantizer:
     if not self.built:
       self.build(var_name=getattr(self, "var_name", None),
                  use_variables=getattr(self, "use_variables", False))
-    y = self.call(_qmath.to_float_tensor(x), training)
+    x_float = _qmath.to_float_tensor(x, type(self).__name__)
+    if _qmath.has_no_elements(x_float):
+      # Nothing to quantize (and no data to scale by): an empty result of
+      # the input's shape. The scale and the seed stay as they were.
+      y = ops.zeros_like(x_float)
+    else:
+      y = self._call_checked(x_float, training)
     if _qmath.returns_host(x, y):  # JAX, NumPy in: NumPy out (with .numpy())
       y = _qmath.host_array(y)
       for name in ("scale", "quantization_scale"):  # what tools read after
@@ -247,6 +254,10 @@ class BaseQuantizer:
             not isinstance(value, (float, int, np.ndarray))):
           setattr(self, name, _qmath.host_array(value))
     return y
+
+  def _call_checked(self, x, training):
+    """``call(x, training)``; subclasses wrap it (e.g. against overflow)."""
+    return self.call(x, training)
 
   def call(self, x, training=None):
     raise NotImplementedError

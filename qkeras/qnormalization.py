@@ -113,6 +113,12 @@ class QBatchNormalization(QLayerMixin, keras.layers.BatchNormalization):
     return inv, offset
 
   def call(self, inputs, training=None, mask=None):
+    if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(
+        inputs.dtype)):
+      # Integer and boolean inputs: the float dtype Keras's own
+      # BatchNormalization computes them in.
+      inputs = ops.cast(inputs, keras.backend.result_type(inputs.dtype,
+                                                          "float32"))
     rank = len(inputs.shape)
     mean = variance = None
     if training and self.trainable:

@@ -16,12 +16,18 @@ import keras
 from keras import ops
 import numpy as np
 
+from qkeras import _qmath
 from qkeras.qlayers import QLayerMixin
 from qkeras.qlayers import apply_quantizer
 from qkeras.qlayers import constructor_arguments
 from qkeras.qlayers import register_layer
 
 __all__ = ["QAveragePooling2D", "QGlobalAveragePooling2D"]
+
+
+def _bits(n):
+  """Bits of a positive integer ``n`` (``ceil(log2(n + 1))``)."""
+  return int(n).bit_length()
 
 
 class _QPoolingMixin(QLayerMixin):
@@ -38,6 +44,17 @@ class _QPoolingMixin(QLayerMixin):
         inputs.dtype)):
       return inputs
     return ops.cast(inputs, self.compute_dtype)
+
+  @staticmethod
+  def _shift(inputs, headroom):
+    """``(inputs * 2**-k, 2**k)`` with ``k`` the smallest shift that keeps
+    sums of ``inputs`` (times ``2**headroom``) finite in float32; ``k`` is 0
+    (and the numbers unchanged) for every ordinary input."""
+    if keras.backend.standardize_dtype(inputs.dtype) != "float32" or (
+        _qmath.has_no_elements(inputs)):
+      return inputs, 1.0  # float16/bfloat16: Keras's own overflow rules
+    k = _qmath.overflow_shift(ops.max(ops.abs(inputs)), headroom)
+    return inputs * _qmath.pow2_exact(-k), _qmath.pow2_exact(k)
 
   def _quantized_factor(self, area, dtype, training):
     factor = ops.convert_to_tensor(1.0 / area, dtype)
@@ -58,8 +75,12 @@ class QAveragePooling2D(_QPoolingMixin, keras.layers.AveragePooling2D):
     inputs = self._float_inputs(inputs)
     if self.average_quantizer:
       area = int(np.prod(self.pool_size))
+      # AvgPool(x * A) (a sum) overflows for |x| near float32's limit: such
+      # inputs are pooled as x * 2**-k, then scaled back (k = 0 otherwise).
+      inputs, up = self._shift(inputs, 2 * _bits(area) + 1)
       x = super().call(inputs * float(area))
-      x = x * self._quantized_factor(area, x.dtype, training)
+      x = _qmath.saturate_overflow(
+          x, x * self._quantized_factor(area, x.dtype, training) * up)
     else:
       x = super().call(inputs)
     return self._activate(x, training)
@@ -84,9 +105,11 @@ class QGlobalAveragePooling2D(_QPoolingMixin,
     inputs = self._float_inputs(inputs)
     if self.average_quantizer:
       axes = [2, 3] if self.data_format == "channels_first" else [1, 2]
-      x = ops.sum(inputs, axis=axes, keepdims=self.keepdims)
       area = self.compute_pooling_area(inputs.shape)
-      x = x * self._quantized_factor(area, x.dtype, training)
+      inputs, up = self._shift(inputs, _bits(area) + 1)
+      x = ops.sum(inputs, axis=axes, keepdims=self.keepdims)
+      x = _qmath.saturate_overflow(
+          x, x * self._quantized_factor(area, x.dtype, training) * up)
     else:
       x = super().call(inputs)
     return self._activate(x, training)

@@ -461,6 +461,36 @@ def _check_po2_exponents(owner, alpha, min_e, max_e, elements_per_scale,
   return min_e, max_e
 
 
+def _check_scale_range(owner, integer, step_bits, alpha=None):
+  """Keeps a fixed-point grid inside float32's normal range.
+
+  The step between codes is ``2**(integer - step_bits)`` and the input is
+  multiplied by its inverse: both must be normal float32 numbers, so
+  ``integer >= step_bits - 126`` (below it the inverse step overflows and
+  ``0 * inf`` gave NaN). A numeric ``alpha`` scales values up to
+  ``2**integer``: ``max(alpha) * 2**integer`` must be a finite float32.
+  Variables (``use_variables``) are not checked.
+  """
+  if V.is_tensor_like(integer):
+    return
+  lowest = int(step_bits) - 126
+  if integer < lowest:
+    why = (f"for {int(step_bits)} value bits (the step 2**(integer - "
+           f"{int(step_bits)}) must be a normal float32)") if step_bits else (
+               "(2**integer must be a normal float32)")
+    V.fail(owner, "integer",
+           f"an integer in [{max(lowest, -V.MAX_INTEGER_BITS)}, "
+           f"{V.MAX_INTEGER_BITS}] {why}", integer)
+  if alpha is None or isinstance(alpha, str):
+    return
+  largest = float(np.max(alpha)) * 2.0**integer
+  if not largest <= V.FLOAT32_MAX:
+    V.fail(owner, "alpha",
+           f"at most {V.FLOAT32_MAX / 2.0**integer:.8g} with integer="
+           f"{integer} (alpha * 2**integer must be a finite float32)",
+           alpha)
+
+
 def _string_alpha_needs_bits(owner, alpha, bits):
   """``quantized_bits``: a string ``alpha`` needs at least 2 bits.
 
@@ -545,6 +575,12 @@ def _check_threshold(owner, name, value):
   return V.check_number(owner, name, value, lo=0.0, allow_none=True)
 
 
+def _check_ulaw_u(owner, name, value):
+  """u-law's ``u``: ``log(1 + u)`` is a divisor, so ``1 + u`` must differ
+  from 1 in float32 (``u >= 2**-23``) and ``u`` be a finite float32."""
+  return V.check_number(owner, name, value, lo=2.0**-23)
+
+
 def _check_positive_or_none(owner, name, value):
   return V.check_number(owner, name, value, lo=0.0, lo_open=True,
                         allow_none=True)
@@ -564,7 +600,7 @@ _INTEGER = A.Arg("integer", _check_integer, config=_integer_config,
                  style=A.POSITIONAL, text=_integer_text)
 _SYMMETRIC = A.Arg("symmetric", V.check_flag, style=A.POSITIONAL,
                    text=A.int_text)
-_KEEP_NEGATIVE = A.Arg("keep_negative", V.check_flag, style=A.KEYWORD,
+_KEEP_NEGATIVE = A.Arg("keep_negative", V.check_bit_flag, style=A.KEYWORD,
                        text=_false_text, shown=A.falsy)
 _ALPHA = A.Arg("alpha", _check_alpha, style=A.KEYWORD, text=_alpha_text,
                shown=A.not_none)
@@ -679,6 +715,8 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
                qnoise_factor=1.0, var_name=None, use_variables=False):
     super().__init__()
     self._init_args(locals())
+    _check_scale_range(type(self).__name__, self._integer,
+                       self._bits - int(self._keep_negative), self._alpha)
 
   # Read-only configuration.
   bits = property(lambda self: self._bits)
@@ -744,6 +782,7 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
                                 1.0, training, seed) + shift
 
   def _auto_scale(self, x):
+    """The ``"auto"``/``"auto_po2"`` scale of ``x`` (see the class)."""
     x = ops.stop_gradient(x)  # the scale carries no gradient
     rank = len(x.shape)
     axes = _auto_scale_axes(rank, self._scale_axis)
@@ -772,13 +811,28 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
 
   def call(self, x, training=None):
     if self.auto_alpha:
-      qs = self._auto_scale(x)
-      self.quantization_scale = qs
+      # Huge inputs: quantize x * 2**-k (k = 0, and the numbers unchanged,
+      # unless the scale's sums could overflow float32) and scale back.
+      axes = _auto_scale_axes(len(x.shape), self._scale_axis)
+      k = _qmath.overflow_shift(
+          ops.max(ops.abs(ops.stop_gradient(x)), axis=axes, keepdims=True),
+          _qmath.sum_headroom(2.0**self._bits, _qmath.element_count(x)))
+      up = _qmath.pow2_exact(k)
+      x_shifted = x * _qmath.pow2_exact(-k)
+      qs = self._auto_scale(x_shifted)
+      self.quantization_scale = qs * up
+      xq = _qmath.saturate_overflow(
+          x, self._codes(x_shifted, qs, training) * qs * up)
+      return self._mix(x, xq)
     else:
       qs = self.quantization_scale
       if isinstance(qs, np.ndarray):
+        _check_alpha_fits(type(self).__name__, qs, x)
         qs = ops.convert_to_tensor(qs, x.dtype)
-    xq = self._codes(x, qs, training) * qs
+    return self._mix(x, self._codes(x, qs, training) * qs)
+
+  def _mix(self, x, xq):
+    """``x + qnoise_factor * (xq - x)`` (``xq`` itself for a factor 1)."""
     q = self.qnoise_factor
     if _qmath.is_python_number(q) and float(q) == 1.0:
       return xq
@@ -888,6 +942,8 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     self._init_args(locals())
     name = type(self).__name__
     _string_alpha_needs_bits(name, self.alpha, self.bits)
+    _check_scale_range(name, self.integer,
+                       self.bits - int(self.keep_negative), self.alpha)
     self.min_po2_exponent, self.max_po2_exponent = _check_po2_exponents(
         name, self.alpha, self.min_po2_exponent, self.max_po2_exponent,
         self.elements_per_scale)
@@ -944,13 +1000,26 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     least-squares means of ``x_n * z`` and ``z * z`` are the same numbers.
     """
     unit = _qmath.is_python_number(m_i) and m_i == 1.0
-    # No gradient flows through xq (the straight-through estimator passes
-    # it to x): not recording one saves work in eager training.
-    x_n = ops.stop_gradient(x if unit else x / m_i)
-    a = ops.abs(x_n)
     axis = _auto_scale_axes(len(x.shape), self.scale_axis)
     levels = self._levels()
     half = levels / 2
+    x = ops.stop_gradient(x)
+    up = None
+    if not self.freeze_scale:
+      # Huge inputs: the scale is computed from x * 2**-k (k = 0, and the
+      # numbers unchanged, unless its sums could overflow float32).
+      x_abs = ops.abs(x)
+      mx = ops.max(x_abs, axis=axis, keepdims=True) if (
+          self.elements_per_scale is None) else ops.max(x_abs)
+      k = _qmath.overflow_shift(
+          mx, _qmath.sum_headroom(half, _qmath.element_count(x)),
+          self.integer)
+      up = _qmath.pow2_exact(k)
+      x = x * _qmath.pow2_exact(-k)
+    # No gradient flows through xq (the straight-through estimator passes
+    # it to x): not recording one saves work in eager training.
+    x_n = x if unit else x / m_i
+    a = ops.abs(x_n)
     if self.freeze_scale:
       s = ops.convert_to_tensor(self.post_training_scale, x.dtype) / m
       z = self._auto_codes(a, s, half)
@@ -965,15 +1034,33 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
           previous = s
           s = _qmath.least_squares_scale(
               "auto_po2", a, z, self.scale_axis,
-              elements_per_scale=self.elements_per_scale,
-              min_po2_exponent=self.min_po2_exponent,
-              max_po2_exponent=self.max_po2_exponent)
+              elements_per_scale=self.elements_per_scale)
+          s = self._clip_shifted_po2(s, k)
           if _qmath.converged(previous, s):
             break
+        if self.min_po2_exponent is not None or (
+            self.max_po2_exponent is not None):
+          # The exponent bounds hold for the scale of x itself.
+          s = _qmath.clip_po2_scale(
+              s * up, self.min_po2_exponent,
+              self.max_po2_exponent) * _qmath.pow2_exact(-k)
       else:
         z = self._auto_codes(a, s, half)
-      self.scale = s * m
-    return (s * m) * (m_i * (_qmath.sign(x_n) * z) / m)
+      self.scale = (s * m) * up
+    xq = (s * m) * (m_i * (_qmath.sign(x_n) * z) / m)
+    if up is not None:
+      xq = _qmath.saturate_overflow(x, xq * up)
+    return xq
+
+  def _clip_shifted_po2(self, s, k):
+    """``s`` clipped to ``[2**(min_po2_exponent - k), 2**(max_po2_exponent
+    - k)]`` (the exponent bounds of the scale of ``x * 2**-k``), exponents
+    kept in float32's normal range."""
+    for bound, clip in ((self.min_po2_exponent, _qmath.maximum),
+                        (self.max_po2_exponent, _qmath.minimum)):
+      if bound is not None:
+        s = clip(s, _qmath.pow2_exact(_qmath.maximum(bound - k, -126)))
+    return s
 
   def _fixed_quantize(self, x, m, m_i, training):
     """The fixed-scale path (alpha None or numeric); returns ``xq``."""
@@ -989,6 +1076,7 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     else:
       xq = _qmath.sign_nonzero(x)
     scale = 1.0 if self.alpha is None else self.alpha
+    _check_alpha_fits(type(self).__name__, scale, x)
     self.scale = scale
     if self.alpha is None:
       return xq
@@ -1093,7 +1181,16 @@ class quantized_hswish(quantized_bits):  # pylint: disable=invalid-name
     shift_x = x + self.relu_shift
     relu_x = ops.where(shift_x <= self.relu_upper_bound, ops.relu(shift_x),
                        self.relu_upper_bound)
-    hswish_x = _qmath.divide(ops.multiply(x, relu_x), self.relu_upper_bound)
+    product = ops.multiply(x, relu_x)
+    hswish_x = _qmath.divide(product, self.relu_upper_bound)
+    # x * relu_x overflows for |x| near float32's limit: divide first there.
+    hswish_x = ops.where(
+        ops.logical_and(ops.isinf(product), ops.isfinite(x)),
+        x * _qmath.divide(relu_x, self.relu_upper_bound), hswish_x)
+    # h(-inf) is the limit -0.0 of the finite x <= -relu_shift (x * 0 / 6),
+    # not -inf * 0 = NaN.
+    hswish_x = ops.where(ops.logical_and(ops.isinf(x), x < 0.0), -0.0,
+                         hswish_x)
     return super().call(hswish_x, training)
 
   def min(self):
@@ -1136,6 +1233,31 @@ def _channel_axes_or_global(rank, global_axis):
   return _qmath.channel_reduction_axes(rank)
 
 
+def _check_alpha_fits(owner, alpha, x):
+  """A per-channel ``alpha`` array must broadcast to ``x``'s shape without
+  changing it (one value per channel of the last axis, or a single one).
+
+  Raises a ValueError naming ``alpha``, its length and the input's channel
+  count instead of the backend's broadcasting error. Unknown (None) axes are
+  not checked.
+  """
+  if not isinstance(alpha, np.ndarray) or alpha.size == 1:
+    return
+  shape = tuple(x.shape)
+  known = tuple(1 if d is None else d for d in shape)
+  try:
+    out = np.broadcast_shapes(alpha.shape, known)
+  except ValueError:
+    out = None
+  if out is None or tuple(out) != known:
+    channels = shape[-1] if shape else 1
+    raise ValueError(
+        f"{owner}: argument 'alpha' has {alpha.size} values (shape "
+        f"{alpha.shape}) but the input has {channels} channels (shape "
+        f"{shape}); give one value per channel of the last axis, or one "
+        "number.")
+
+
 def _as_scale(scale, dtype):
   """A scale usable in tensor arithmetic (NumPy arrays become tensors)."""
   if isinstance(scale, np.ndarray):
@@ -1157,8 +1279,29 @@ class _ScaledCodes(BaseQuantizer):
   """What binary, bernoulli and ternary share: codes times a scale ``alpha``
   (None, a number, or "auto"/"auto_po2" found by least squares)."""
 
+  def _call_checked(self, x, training):
+    """``call`` on ``x * 2**-k``, scaled back by ``2**k``, for a string alpha.
+
+    The least-squares sums (and the stochastic quantizers' standard
+    deviations, sums of squares) of inputs near float32's limit overflow;
+    ``k`` (``_qmath.overflow_shift``) is 0 for ordinary inputs, so their
+    numbers are unchanged, and the gradient is unchanged for every input.
+    """
+    if not isinstance(self.alpha, str):
+      return self.call(x, training)
+    count = _qmath.element_count(x)
+    headroom = 64 + _qmath.sum_headroom(1, count)  # squares for std
+    k = _qmath.overflow_shift(ops.max(ops.abs(ops.stop_gradient(x))),
+                              headroom)
+    up = _qmath.pow2_exact(k)
+    y = self.call(x * _qmath.pow2_exact(-k), training)
+    if self.scale is not None and not isinstance(self.scale, np.ndarray):
+      self.scale = self.scale * up
+    return _qmath.saturate_overflow(x, y * up)
+
   def _scaled_output(self, x, scale, codes):
     """``ste(x, scale * codes)``; keeps ``scale`` (tools read it)."""
+    _check_alpha_fits(type(self).__name__, scale, x)
     self.scale = scale
     return _qmath.ste(x, _as_scale(scale, x.dtype) * codes)
 
@@ -1277,10 +1420,14 @@ class binary(_ScaledCodes):  # pylint: disable=invalid-name
       m = ops.max(ops.abs(x), axis=axis, keepdims=True)
       m = ops.where(m > 1.0, 1.0, m)
       f = 2.0 * m
+      # An all-zero channel (m = 0, e.g. zero-initialised biases) stays 0;
+      # QKeras divided 0 by 0 there and trained on NaN.
+      f_safe = ops.where(f == 0.0, 1.0, f)
       seed = self.seed_generator
       x = _qmath.select_training(
           training,
-          lambda: f * _qmath.round_through(x / f, True, 0.125, True, seed),
+          lambda: ops.where(f == 0.0, x, f_safe * _qmath.round_through(
+              x / f_safe, True, 0.125, True, seed)),
           lambda: x)
     k_sign = _qmath.sign(x)
     if stochastic:
@@ -1369,6 +1516,19 @@ class bernoulli(_ScaledCodes):  # pylint: disable=invalid-name
     return 0.0
 
 
+def _ternary_codes(v, x, threshold):
+  """``sign(x)`` where ``|v| >= threshold``, else 0 (signed as ``0 * sign(x)``),
+  and NaN where ``x`` is NaN.
+
+  The explicit ``where`` keeps the NaN under XLA (``jax.jit``, ``jit_compile``),
+  which rewrites ``cast(mask) * sign(x)`` into a select giving 0 for a NaN
+  ``x``; eagerly the product is already NaN there, so every value is
+  unchanged.
+  """
+  q = ops.cast(ops.abs(v) >= threshold, x.dtype) * _qmath.sign(x)
+  return ops.where(ops.isnan(x), x, q)
+
+
 @_register
 class ternary(_ScaledCodes):  # pylint: disable=invalid-name
   """Ternary quantizer: ``{-s, 0, +s}``.
@@ -1425,7 +1585,7 @@ class ternary(_ScaledCodes):  # pylint: disable=invalid-name
         v = scale * _qmath.round_through(
             _qmath.divide(x, scale), self.use_stochastic_rounding, 1.0 / 3.0,
             training, seed)
-        q = ops.cast(ops.abs(v) >= thres, x.dtype) * _qmath.sign(x)
+        q = _ternary_codes(v, x, thres)
         previous = scale
         scale = _qmath.least_squares_scale(self.alpha, x, q)
         if seed is None and _qmath.converged(previous, scale):
@@ -1438,7 +1598,7 @@ class ternary(_ScaledCodes):  # pylint: disable=invalid-name
       scale = _qmath.least_squares_scale(self.alpha, x, x)
       thres = (self.default_threshold
                if self.threshold is None else self.threshold)
-      q = ops.cast(ops.abs(x) >= thres, x.dtype) * _qmath.sign(x)
+      q = _ternary_codes(x, x, thres)
     if self.alpha is None:
       x = ops.tanh(x)
     return self._scaled_output(x, scale, q)
@@ -1497,7 +1657,7 @@ class stochastic_ternary(_SampledInTraining, ternary):  # pylint: disable=invali
       scale = _qmath.round_to_po2(scale)
     for _ in range(self.number_of_unrolls):
       t = scale / 2.0
-      q_ns = ops.cast(ops.abs(x) >= t, x.dtype) * _qmath.sign(x)
+      q_ns = _ternary_codes(x, x, t)
       previous = scale
       scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
       if _qmath.converged(previous, scale):
@@ -1569,6 +1729,8 @@ class quantized_relu(BaseQuantizer):  # pylint: disable=invalid-name
     if self.negative_slope != 0 and self.bits < 2:
       V.fail(type(self).__name__, "bits",
              "an integer >= 2 when negative_slope is set", bits)
+    # ``enable_fast_inference`` scales by 2**(bits - integer).
+    _check_scale_range(type(self).__name__, self.integer, self.bits)
 
   def __call__(self, x, training=None):
     if self.enable_fast_inference:
@@ -1686,12 +1848,14 @@ class quantized_ulaw(BaseQuantizer):  # pylint: disable=invalid-name
       _BITS.replace(check=_check_signed_bits),
       _INTEGER.replace(config=True, text=str),
       _SYMMETRIC.replace(style=A.OPTIONAL),
-      A.Arg("u", _check_positive, style=A.OPTIONAL, shown=A.changed),
+      A.Arg("u", _check_ulaw_u, style=A.OPTIONAL, shown=A.changed),
   )
 
   def __init__(self, bits=8, integer=0, symmetric=0, u=255.0):
     super().__init__()
     self._init_args(locals())
+    # x / 2**integer: 2**integer must be a normal float32.
+    _check_scale_range(type(self).__name__, self.integer, 0)
 
   def call(self, x, training=None):
     m = 2.0**(self.bits - 1)
@@ -1870,7 +2034,8 @@ class _Po2Base(BaseQuantizer):
     need_sign = 1 if self.max_value is None else _need_exponent_sign_bit_check(
         self.max_value)
     self.bits = V.check_bits(type(self).__name__, self.bits,
-                             lo=sign_bits + need_sign, hi=V.MAX_PO2_BITS)
+                             lo=max(1, sign_bits + need_sign),
+                             hi=V.MAX_PO2_BITS)
     self._min_exp, self._max_exp = _get_min_max_exponents(
         self.bits - sign_bits, need_sign, self.quadratic_approximation)
 
@@ -1889,10 +2054,10 @@ class _Po2Base(BaseQuantizer):
                                   self.log2_rounding)
 
     def stochastic():
-      magnitude = _qmath.pow2_exact(_qmath.clip_power_of_two(
+      magnitude = _qmath.pow2_exact(ops.minimum(_qmath.clip_power_of_two(
           x_abs, self._min_exp, self._max_exp, self.max_value,
           self.quadratic_approximation, True, self.log2_rounding, True,
-          self.seed_generator))
+          self.seed_generator), float(_qmath.PO2_MAX_EXPONENT)))
       return ops.where(ops.isnan(x_abs), x_abs, magnitude)  # as the log
 
     if self.use_stochastic_rounding and self.log2_rounding == "rnd":
@@ -2050,6 +2215,23 @@ def _string_table():
   return table
 
 
+def _reject_function_calls(identifier):
+  """Only quantizer classes take arguments in a string.
+
+  The activation functions (``hard_sigmoid``, ``binary_tanh``, ...) are
+  given by their bare name (``"hard_sigmoid"`` -> the function); with
+  parentheses (``"hard_sigmoid(3)"``) the string would apply the function to
+  its arguments and return a tensor, not a quantizer.
+  """
+  call = _safe_eval.parse_call(identifier.strip())
+  if call.name in _QUANTIZER_FUNCTIONS and call.has_parens:
+    quantizers = ", ".join(sorted(quantizer_registry.registered_quantizers()))
+    raise ValueError(
+        f"Cannot build quantizer {identifier!r}: {call.name!r} is an "
+        f"activation function; give it without parentheses "
+        f"({call.name!r}). Only quantizers take arguments: {quantizers}.")
+
+
 def _from_dict(identifier):
   """``{"class_name", "config"}`` (Keras 2 or Keras 3 layout) -> quantizer."""
   class_name = identifier.get("class_name")
@@ -2095,9 +2277,10 @@ def get_quantizer(identifier):
   if isinstance(identifier, dict):
     return _from_dict(identifier)
   if isinstance(identifier, str):
+    _reject_function_calls(identifier)
     try:
       return _safe_eval.safe_eval(identifier.strip(), _string_table())
-    except TypeError as e:  # wrong arguments for the constructor
+    except (TypeError, OverflowError) as e:  # wrong constructor arguments
       raise ValueError(
           f"Cannot build quantizer {identifier!r}: {e}") from None
   if callable(identifier):

@@ -109,3 +109,16 @@ def test_bad_arguments():
     QBatchNormalization(axis=[1, 2])
   with pytest.raises(ValueError, match="'mean_quantizer'"):
     QBatchNormalization(mean_quantizer="quantized_po2(")
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_integer_inputs_are_cast_like_keras(dtype):
+  # Issue 19: Keras's BatchNormalization accepts integer inputs.
+  x = np.arange(24).reshape(2, 4, 3).astype(dtype)
+  layer = QBatchNormalization(gamma_quantizer=None, variance_quantizer=None,
+                              beta_quantizer=None, mean_quantizer=None)
+  reference = keras.layers.BatchNormalization()
+  y, expected = np_out(layer(x)), np_out(reference(x))
+  assert y.dtype == expected.dtype == np.float32
+  np.testing.assert_allclose(y, expected, rtol=1e-6)
+  assert np.all(np.isfinite(np_out(QBatchNormalization()(x))))

@@ -117,3 +117,29 @@ def test_integer_inputs_are_averaged_as_floats(dtype):
   np.testing.assert_allclose(
       np_out(QAveragePooling2D(pool_size=3)(x))[0, 0, 0],
       xf[0, :3, :3].mean(axis=(0, 1)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: QAveragePooling2D(average_quantizer="quantized_bits(8,0,1)"),
+    lambda: QAveragePooling2D((3, 3), average_quantizer="quantized_bits(8,0,1)"),
+    lambda: QGlobalAveragePooling2D(average_quantizer="quantized_bits(8,0,1)"),
+])
+def test_huge_inputs_do_not_overflow(layer):
+  # Issue 19: AvgPool(x * A) overflowed to inf for |x| near float32's limit.
+  for value in (1e38, -3.4e38):
+    x = np.full((1, 6, 6, 2), value, "float32")
+    y = np_out(layer()(x))
+    assert np.all(np.isfinite(y))
+    # Pooling is exact under power-of-two scaling: the same numbers as for
+    # x * 2**-100, scaled back; an average beyond float32 (the quantized
+    # factor 1/32 of 36 values here) saturates at the largest float32.
+    f32_max = float(np.finfo(np.float32).max)
+    expected = np.clip(np_out(layer()(x * np.float32(2.0**-100))).astype(
+        np.float64) * 2.0**100, -f32_max, f32_max)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_empty_batch_pools_to_empty():
+  y = QAveragePooling2D(average_quantizer="quantized_bits(8,0,1)")(
+      np.zeros((0, 4, 4, 2), "float32"))
+  assert np_out(y).shape == (0, 2, 2, 2)

@@ -1200,6 +1200,9 @@ def _log_path_po2(q, x):
   e = rounding(tf.math.log(v_filter) / float(np.log(2.0)))
   e = factor * tf.clip_by_value(e, q._min_exp, q._max_exp)  # pylint: disable=protected-access
   e = tf.where(v < 1e-7, float(q._min_exp), e)  # pylint: disable=protected-access
+  # Issue 19: the exponent is capped at 127 (QKeras: 2**128 = inf for finite
+  # inputs from about 2**127.5 on).
+  e = tf.minimum(e, 127.0)
   return np_out(_qmath.sign_nonzero(x) * tf.pow(2.0, e))
 
 
@@ -1315,3 +1318,207 @@ def test_pow2_exact():
   y = np_out(_qmath.pow2_exact(np.array([3.0, np.nan, 1e9, -1e9], F32)))
   np.testing.assert_array_equal(y[[0, 2, 3]], [8.0, np.inf, 0.0])
   assert np.isnan(y[1])
+
+
+# --------------------------------------------------------------------------
+# Issue 19: hardening (each test failed before its fix).
+# --------------------------------------------------------------------------
+_DATA_SCALED = [
+    lambda: quantized_bits(4, 0, 1, alpha="auto_po2"),
+    lambda: quantized_bits(4, 0, 1, alpha="auto"),
+    lambda: Q.quantized_linear(4, 0, alpha="auto_po2"),
+    lambda: Q.quantized_hswish(8, 2, alpha="auto"),
+    lambda: binary(alpha="auto"),
+    lambda: ternary(alpha="auto_po2"),
+    lambda: Q.stochastic_ternary(alpha="auto"),
+    lambda: binary(use_stochastic_rounding=True),
+]
+
+
+@pytest.mark.parametrize("make", _DATA_SCALED)
+@pytest.mark.parametrize("training", [False, True])
+def test_empty_inputs_give_empty_outputs(make, training):
+  for shape in [(0, 3), (2, 0), (0,)]:
+    y = np_out(make()(np.zeros(shape, "float32"), training=training))
+    assert y.shape == shape and y.dtype == np.float32
+
+
+def test_empty_inputs_through_qactivation():
+  from qkeras.qlayers import QActivation  # pylint: disable=g-import-not-at-top
+  layer = QActivation("quantized_bits(4,0,1,alpha='auto_po2')")
+  assert np_out(layer(np.zeros((0, 3), "float32"))).shape == (0, 3)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: quantized_bits(4, 0, 1, alpha=1e308), "'alpha'"),
+    (lambda: quantized_bits(4, 0, 1, alpha=[1.0, 1e39]), "'alpha'"),
+    (lambda: quantized_bits(4, 10, 1, alpha=1e36), "'alpha'"),
+    (lambda: Q.quantized_linear(4, 10, alpha=1e36), "'alpha'"),
+    (lambda: Q.quantized_ulaw(8, 0, 1, u=1e308), "'u'"),
+    (lambda: Q.quantized_ulaw(8, 0, 1, u=1e-30), "'u'"),
+    (lambda: Q.stochastic_binary(1e39), "'alpha'"),
+    (lambda: bernoulli(0.5, temperature=1e39, use_real_sigmoid=False),
+     "'temperature'"),
+    (lambda: quantized_bits(4, -127), "'integer'"),
+    (lambda: quantized_bits(4, -124), "'integer'"),
+    (lambda: Q.quantized_relu(4, -124), "'integer'"),
+    (lambda: Q.quantized_linear(4, -124), "'integer'"),
+    (lambda: Q.quantized_hswish(4, -124), "'integer'"),
+    (lambda: Q.quantized_ulaw(4, -127), "'integer'"),
+    (lambda: quantized_bits(4, keep_negative=1e38), "'keep_negative'"),
+    (lambda: quantized_bits(4, keep_negative=2), "'keep_negative'"),
+    (lambda: quantized_bits(10**400), "'bits'"),
+    (lambda: Q.quantized_relu(4, relu_upper_bound=10**400), "'relu_upper_bound'"),
+])
+def test_float32_overflowing_arguments_are_rejected(make, name):
+  with pytest.raises(ValueError, match=name + r" must be .*got"):
+    make()
+
+
+def test_lowest_accepted_integer_gives_finite_grid_values():
+  x = np.array([0.0, -0.0, 1e-38, -1e-38, 1.0, -3.0], "float32")
+  for q in [quantized_bits(4, -123), Q.quantized_relu(4, -122),
+            Q.quantized_linear(4, -123), Q.quantized_hswish(4, -123),
+            Q.quantized_ulaw(4, -126)]:
+    assert np.all(np.isfinite(np_out(q(x)))), q
+
+
+def test_fraction_and_other_numbers_give_json_configs():
+  from fractions import Fraction  # pylint: disable=g-import-not-at-top
+  q = quantized_bits(4, 0, 1, alpha=Fraction(1, 2))
+  config = json.loads(json.dumps(q.get_config()))
+  assert config["alpha"] == 0.5
+  assert np_out(quantized_bits.from_config(config)(np.float32(0.3))) == (
+      np_out(quantized_bits(4, 0, 1, alpha=0.5)(np.float32(0.3))))
+  q = Q.quantized_relu(4, 0, negative_slope=Fraction(1, 4),
+                       use_sigmoid=Fraction(1, 1))
+  json.dumps(q.get_config())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: quantized_bits(4, 0, 1, alpha="auto_po2"),
+    lambda: quantized_bits(4, 0, 1, alpha="auto"),
+    lambda: Q.quantized_linear(4, 0, alpha="auto_po2"),
+    lambda: Q.quantized_linear(4, 0, alpha="auto"),
+    lambda: quantized_bits(8, 3, 1, alpha="auto_po2", max_po2_exponent=2),
+    lambda: Q.quantized_hswish(8, 0, alpha="auto_po2"),
+    lambda: binary(alpha="auto"),
+    lambda: ternary(alpha="auto_po2"),
+    lambda: Q.stochastic_ternary(alpha="auto_po2"),
+    lambda: Q.stochastic_binary(alpha="auto"),
+    lambda: bernoulli(alpha="auto"),
+])
+@pytest.mark.parametrize("training", [False, True])
+def test_huge_finite_inputs_give_finite_outputs(make, training):
+  for x in ([[1e38], [1.0]], [[3.4e38], [1.0]], [[3.4e38, -3e38], [1.0, -2.0]],
+            np.full((4, 3), 3.4028235e38), [3.4e38, -3.4e38, 1e-30, 0.0]):
+    y = np_out(make()(np.asarray(x, "float32"), training=training))
+    assert np.all(np.isfinite(y)), (x, y)
+
+
+def test_huge_input_keeps_the_ordinary_channel():
+  # Per-channel scales: a huge channel does not change the other one.
+  x = np.array([[3e38, 0.3], [1.0, -0.7], [2.0, 0.1]], "float32")
+  q = quantized_bits(4, 0, 1, alpha="auto_po2")
+  np.testing.assert_array_equal(np_out(q(x))[:, 1], np_out(q(x[:, 1:]))[:, 0])
+
+
+def test_hswish_minus_infinity_saturates():
+  y = np_out(Q.quantized_hswish(8, 2)(np.array([-np.inf, np.inf, -1e38],
+                                                "float32")))
+  assert y[0] == 0.0 and y[2] == 0.0 and y[1] == Q.quantized_hswish(8, 2).max(
+  ) - 2.0**-5
+
+
+@pytest.mark.parametrize("text", ["hard_sigmoid(3)", "hard_tanh('x')",
+                                  "binary_tanh()", "smooth_sigmoid(1, 2)"])
+def test_helper_functions_take_no_arguments_in_strings(text):
+  with pytest.raises(ValueError, match="activation function.*quantized_bits"):
+    get_quantizer(text)
+
+
+def test_helper_function_names_still_resolve():
+  assert get_quantizer("hard_sigmoid") is Q.hard_sigmoid
+  assert get_quantizer(" binary_tanh ") is Q.binary_tanh
+
+
+@pytest.mark.parametrize("x", ["abc", b"1", ["a", "b"], np.array(["1"]),
+                               1 + 2j, np.array([1j]), [[1.0], [1.0, 2.0]],
+                               np.array([object()])])
+def test_non_numeric_inputs_raise_type_error(x):
+  with pytest.raises(TypeError, match="quantized_bits: input 'x'"):
+    quantized_bits(4)(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: quantized_bits(4, 0, 1, alpha=a),
+    lambda a: Q.quantized_linear(4, 0, alpha=a),
+    lambda a: binary(alpha=a),
+    lambda a: ternary(alpha=a),
+    lambda a: bernoulli(alpha=a),
+])
+def test_per_channel_alpha_of_wrong_length(make):
+  with pytest.raises(ValueError, match=r"'alpha' has 2 values .* 3 channels"):
+    make([1.0, 2.0])(np.ones((2, 3), "float32"))
+  y = np_out(make([1.0, 2.0, 0.5])(np.ones((2, 3), "float32")))
+  assert y.shape == (2, 3)
+
+
+def test_stochastic_binary_rounding_of_an_all_zero_channel_is_finite():
+  # Issue 19 (found by tests/test_properties.py): binary's stochastic
+  # rounding divided by 2 * max|x| per channel, 0/0 = NaN for a channel of
+  # zeros (zero-initialised biases); QKeras did the same.
+  q = binary(use_stochastic_rounding=True)
+  x = np.array([[0.0, 0.5, -0.25], [0.0, -0.75, 0.125]], F32)
+  for value in (x, np.zeros((2, 3), F32)):
+    y = np_out(q(value, training=True))
+    assert np.all(np.isin(y, [-1.0, 1.0])), y
+    assert np.all(np.isfinite(grad_of(q, value, training=True)))
+  # Inference is the plain sign; channels with values keep their numbers.
+  np.testing.assert_array_equal(np_out(q(x, training=False)),
+                                np.where(x >= 0, 1.0, -1.0))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ternary(), lambda: ternary(threshold=0.0),
+    lambda: ternary(alpha="auto"), lambda: Q.stochastic_ternary(),
+])
+def test_ternary_nan_stays_nan_when_compiled(make):
+  # Issue 19 (found by tests/test_properties.py on JAX): XLA rewrote
+  # cast(|x| >= t) * sign(x) into a select, giving 0 for NaN (eagerly NaN).
+  q = make()
+  x = np.array([[0.5, -0.25, 0.0], [-1.0, 0.125, np.nan]], F32)
+  eager = np_out(q(x, training=False))
+  assert np.isnan(eager[1, 2])
+  for mode in compiled_modes():
+    y = np_out(compiled(lambda v: q(v, training=False), **mode)(tensor(x)))
+    np.testing.assert_array_equal(y, eager)
+
+
+def test_po2_quadratic_approximation_of_huge_inputs_is_finite():
+  # Issue 19 (found by tests/test_properties.py): the quadratic
+  # approximation doubles the clipped exponent, up to 2 * 64 = 128 for 8-bit
+  # quantized_relu_po2, and 2**128 is inf in float32 (QKeras's value) for a
+  # finite input; the exponent is capped at 127, the largest power of two.
+  f32_max = np.finfo(F32).max
+  x = np.array([f32_max, 1e38, np.inf, 4.0], F32)
+  for q in (Q.quantized_relu_po2(8, quadratic_approximation=True),
+            Q.quantized_po2(9, quadratic_approximation=True)):
+    y = np_out(q(x))  # sqrt(1e38) ~ 2**63.1: 2**126
+    np.testing.assert_array_equal(y, [2.0**127, 2.0**126, 2.0**127, 4.0])
+    y = np_out(Q.quantized_relu_po2(8, quadratic_approximation=True,
+                                    use_stochastic_rounding=True)(
+                                        x, training=True))
+    assert np.all(np.isfinite(y[:3])), y
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Q.quantized_relu_po2(0, max_value=1.0),
+    lambda: Q.quantized_relu_po2(0, max_value=0.5),
+    lambda: Q.quantized_po2(0, max_value=1.0),
+])
+def test_po2_quantizers_need_at_least_one_bit(make):
+  # docs/compat.md: po2 quantizers take 1..32 bits; a max_value that needs no
+  # exponent sign let bits=0 through.
+  with pytest.raises(ValueError, match="'bits'"):
+    make()
