@@ -472,13 +472,30 @@ def _has_fixed_limits(quantizer):
   return quantizer.format.mode not in (2, 3, 4)
 
 
+# What a quantizer's call leaves behind for tools to read (QTools reads an
+# auto_po2 kernel quantizer's ``scale``): a check must not change it.
+_CALL_STATE = ("scale", "quantization_scale")
+
+
+def _check_call(quantizer, x):
+  """``quantizer(x, training=False)`` as a NumPy array, leaving the
+  quantizer's ``_CALL_STATE`` attributes as they were."""
+  saved = {name: getattr(quantizer, name) for name in _CALL_STATE
+           if hasattr(quantizer, name)}
+  try:
+    return _qmath.to_numpy(apply_quantizer(quantizer, x, training=False))
+  finally:
+    for name, value in saved.items():
+      setattr(quantizer, name, value)
+
+
 def _has_inner_levels(quantizer, hi):
   """Whether the grid has a positive level below its top ``hi`` (the
   output for ``hi / 2`` is one where there is any). Without one, e.g.
   ``quantized_bits(2,0,1)`` (levels -0.5, 0, 0.5), the grid is ternary or
   binary in effect: every non-zero value is a limit, and the clip fraction
   says nothing."""
-  mid = _qmath.to_numpy(apply_quantizer(quantizer, hi / 2, training=False))
+  mid = _check_call(quantizer, hi / 2)
   return bool(np.any((mid > 0) & (mid < hi)))
 
 
@@ -494,18 +511,19 @@ def collapse_fractions(weight, quantizer):
   broadcast as in ``call``), stacked with ``weight`` into one call. The
   lower limit counts only where it is negative: an unsigned quantizer
   (``quantized_relu``, ...) used on weights cuts the negative ones at its
-  sign, which ``zeros`` counts where they become 0.
+  sign, which ``zeros`` counts where they become 0. The quantizer's
+  ``scale`` (what tools read after a call) is left as it was.
   """
   weight = np.asarray(weight, np.float32)
   if weight.size == 0 or np.all(weight == weight.flat[0]):
     return None
   fixed = _has_fixed_limits(quantizer)
   if fixed:  # one call: a fixed grid quantizes each value by itself
-    q, hi, lo = _qmath.to_numpy(apply_quantizer(quantizer, np.stack(
+    q, hi, lo = _check_call(quantizer, np.stack(
         [weight, np.full_like(weight, _PROBE),
-         np.full_like(weight, -_PROBE)]), training=False))
+         np.full_like(weight, -_PROBE)]))
   else:
-    q = _qmath.to_numpy(apply_quantizer(quantizer, weight, training=False))
+    q = _check_call(quantizer, weight)
   nonzero = weight != 0
   zeros = float(np.sum(nonzero & (q == 0)) / max(np.sum(nonzero), 1))
   clipped = None

@@ -533,3 +533,17 @@ def test_the_names_are_exported():
   exec("from qkeras import *", namespace)  # pylint: disable=exec-used
   assert {"QuantizerCollapseWarning", "check_quantizer_collapse"} <= set(
       namespace)
+
+
+def test_check_leaves_the_quantizers_scale_as_it_was():
+  """QTools reads an auto_po2 kernel quantizer's ``scale`` after a call:
+  the build-time check and check_quantizer_collapse must not replace it."""
+  weight = quantized_bits(4, 2, alpha="auto_po2")
+  weight(np.array([[7.0, 1.75, 0.875], [-7.0, 1.75, -0.875]], np.float32))
+  before = np.array(weight.scale)
+  layer = QDense(3, kernel_quantizer=weight)
+  layer.build((None, 40))  # 120 weights: checked at build
+  np.testing.assert_array_equal(np.array(weight.scale), before)
+  model = keras.Sequential([keras.Input((40,)), layer])
+  qkeras.check_quantizer_collapse(model, warn=False)
+  np.testing.assert_array_equal(np.array(weight.scale), before)
