@@ -197,8 +197,10 @@ def digits_demo(out, epochs, seed=0):
   print("5. The QKeras README network on scikit-learn's digits "
         f"({epochs} epochs)", file=out)
   data = load_digits_data(seed)
+  keras.utils.set_random_seed(seed)  # the initial weights too
   float_model = seed_network(quantized=False)
   float_acc = train(float_model, data, epochs, seed)
+  keras.utils.set_random_seed(seed)
   qmodel = seed_network(quantized=True)
   q_acc = train(qmodel, data, epochs, seed)
   print(f"  float accuracy {float_acc:.4f}   quantized accuracy {q_acc:.4f}",

@@ -671,6 +671,15 @@ def warn_collapse(layer, when, threshold=COLLAPSE_THRESHOLD):
   return {name: fractions for name, fractions, _ in entries}
 
 
+def _deferred_weights(layer):
+  """Whether ``layer`` was built inside a ``keras.StatelessScope`` or has a
+  variable whose initialization Keras deferred (no value yet)."""
+  from keras.src.backend.common import stateless_scope  # pylint: disable=g-import-not-at-top
+  if stateless_scope.in_stateless_scope():
+    return True
+  return any(getattr(v, "_value", 0) is None for v in layer.weights)
+
+
 def _warn_collapse_after_build(layer):
   """The build-time check: ``warn_collapse(layer, "initial")``.
 
@@ -680,8 +689,12 @@ def _warn_collapse_after_build(layer):
   90% of a handful of random initial values says little about the
   quantizer (``check_quantizer_collapse`` reports them). It must never make
   building fail: weights without a concrete value (a layer built inside a
-  traced function) are not checked.
+  traced function) are not checked, nor weights whose initialization is
+  deferred (a layer built inside ``keras.StatelessScope``, as ``load_qmodel``
+  does to count a file's weights: reading them aborts the process on JAX).
   """
+  if _deferred_weights(layer):
+    return
   try:
     entries = [entry for entry in _collapse_entries(layer, sample=True)
                if entry[1].size >= _MIN_INITIAL_SIZE]

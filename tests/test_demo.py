@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import keras
 import pytest
 
 from qkeras import demo
@@ -52,7 +53,12 @@ def test_demo_main(capsys):
 def test_seed_network_qat_reaches_float_accuracy():
   """The README network, quantized, trains like the float one on digits."""
   data = demo.load_digits_data(seed=0)
+  # Seeded before each build: the float network's initial weights used to
+  # come from an unseeded generator (its accuracy, and so the bound below,
+  # varied from run to run: 0.9805 or 0.9861 on JAX).
+  keras.utils.set_random_seed(0)
   float_acc = demo.train(demo.seed_network(quantized=False), data, 15)
+  keras.utils.set_random_seed(0)
   q_acc = demo.train(demo.seed_network(quantized=True), data, 15)
   assert float_acc > 0.93
   assert q_acc > 0.93 and q_acc > float_acc - 0.03, (float_acc, q_acc)
