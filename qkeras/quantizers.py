@@ -797,16 +797,16 @@ class quantized_linear(BaseQuantizer):  # pylint: disable=invalid-name
       qs = _qmath.round_to_po2(qs)
       iterations = 1 if self.use_sign_function else 5
       ls_axis = self._scale_axis if rank > 1 else None
-      for _ in range(iterations):
+
+      def refine(qs):  # (codes, scale) of one least-squares round
         codes = self._codes(x, qs)
-        previous = qs
         if rank > 1:
-          qs = _qmath.least_squares_scale("auto_po2", x, codes, ls_axis)
-        else:
-          qs = _qmath.least_squares_scale("auto_po2", x, codes,
-                                          per_channel_scale=False)
-        if _qmath.converged(previous, qs):
-          break
+          return codes, _qmath.least_squares_scale("auto_po2", x, codes,
+                                                   ls_axis)
+        return codes, _qmath.least_squares_scale("auto_po2", x, codes,
+                                                 per_channel_scale=False)
+
+      _, qs = _qmath.iterate_scale(refine, qs, iterations)
     return ops.stop_gradient(qs)
 
   def call(self, x, training=None):
@@ -993,6 +993,18 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
     codes = _qmath.minimum(ops.floor(_qmath.divide(a, s) + 0.5), half_levels)
     return ops.where(a == 0.0, 0.0, codes)
 
+  @staticmethod
+  def _po2_codes(a, s, half):
+    """``_auto_codes`` for a power-of-two scale ``s`` in ``[2**-126,
+    2**126]``, inf or NaN (two passes less).
+
+    Dividing by such an ``s`` is exact also where a backend multiplies by
+    its reciprocal instead (``1/s`` is a power of two too), and ``a = 0``
+    gives code 0 by itself (``s`` is never 0; where it is NaN the output is
+    NaN whatever the code).
+    """
+    return _qmath.minimum(ops.floor(a / s + 0.5), half)
+
   def _auto_quantize(self, x, m, m_i):
     """The ``alpha="auto"/"auto_po2"`` path; returns ``xq``.
 
@@ -1015,7 +1027,8 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
           mx, _qmath.sum_headroom(half, _qmath.element_count(x)),
           self.integer)
       up = _qmath.pow2_exact(k)
-      x = x * _qmath.pow2_exact(-k)
+      down = _qmath.pow2_exact(-k)
+      x = x * down
     # No gradient flows through xq (the straight-through estimator passes
     # it to x): not recording one saves work in eager training.
     x_n = x if unit else x / m_i
@@ -1024,32 +1037,44 @@ class quantized_bits(BaseQuantizer):  # pylint: disable=invalid-name
       s = ops.convert_to_tensor(self.post_training_scale, x.dtype) / m
       z = self._auto_codes(a, s, half)
     else:
+      if self.elements_per_scale is None:
+        # max|x_n| per channel from max|x|: the factors are powers of two,
+        # which commute with the maximum (one pass less).
+        max_a = mx * down if unit else (mx * down) / m_i
+      else:
+        max_a = ops.max(a, axis=axis, keepdims=True)
       # (max * 2) / levels, written as one division so that graph rewrites
       # cannot fold the constants into an inexact reciprocal.
-      s = _qmath.divide(ops.max(a, axis=axis, keepdims=True), levels / 2)
+      s = _qmath.divide(max_a, levels / 2)
       if self.alpha == "auto_po2":
-        s = _qmath.round_to_po2(s)
-        for _ in range(5):
-          z = self._auto_codes(a, s, half)
-          previous = s
+        # The scale stays a power of two in [2**-126, 2**126] (or inf or
+        # NaN) unless min_po2_exponent is 127.
+        codes = self._po2_codes if (
+            self.min_po2_exponent is None or self.min_po2_exponent < 127
+        ) else self._auto_codes
+
+        def refine(s):  # one least-squares round: (codes of s, new s)
+          z = codes(a, s, half)
           s = _qmath.least_squares_scale(
               "auto_po2", a, z, self.scale_axis,
               elements_per_scale=self.elements_per_scale)
-          s = self._clip_shifted_po2(s, k)
-          if _qmath.converged(previous, s):
-            break
+          return z, self._clip_shifted_po2(s, k)
+
+        z, s = _qmath.iterate_scale(refine, _qmath.round_to_po2(s), 5)
         if self.min_po2_exponent is not None or (
             self.max_po2_exponent is not None):
           # The exponent bounds hold for the scale of x itself.
           s = _qmath.clip_po2_scale(
               s * up, self.min_po2_exponent,
-              self.max_po2_exponent) * _qmath.pow2_exact(-k)
+              self.max_po2_exponent) * down
       else:
         z = self._auto_codes(a, s, half)
       self.scale = (s * m) * up
     xq = (s * m) * (m_i * (_qmath.sign(x_n) * z) / m)
     if up is not None:
-      xq = _qmath.saturate_overflow(x, xq * up)
+      # xq is never infinite where x is: an infinite x makes the scale of
+      # its channel NaN, or finite with a finite code (clipped exponents).
+      xq = _qmath.saturate(xq * up)
     return xq
 
   def _clip_shifted_po2(self, s, k):
@@ -1580,16 +1605,16 @@ class ternary(_ScaledCodes):  # pylint: disable=invalid-name
       if self.alpha == "auto_po2":
         scale = _qmath.round_to_po2(scale)
       seed = self.seed_generator if self.use_stochastic_rounding else None
-      for _ in range(self.number_of_unrolls):
-        thres = scale / 2.0
+
+      def refine(scale):  # (codes, scale) of one least-squares round
         v = scale * _qmath.round_through(
             _qmath.divide(x, scale), self.use_stochastic_rounding, 1.0 / 3.0,
             training, seed)
-        q = _ternary_codes(v, x, thres)
-        previous = scale
-        scale = _qmath.least_squares_scale(self.alpha, x, q)
-        if seed is None and _qmath.converged(previous, scale):
-          break
+        q = _ternary_codes(v, x, scale / 2.0)
+        return q, _qmath.least_squares_scale(self.alpha, x, q)
+
+      q, scale = _qmath.iterate_scale(refine, scale, self.number_of_unrolls,
+                                      stop_early=seed is None)
     else:
       if self.use_stochastic_rounding:
         raise ValueError(
@@ -1655,13 +1680,12 @@ class stochastic_ternary(_SampledInTraining, ternary):  # pylint: disable=invali
     scale = m / 1.5  # 2 * m / 3, as one division
     if self.alpha == "auto_po2":
       scale = _qmath.round_to_po2(scale)
-    for _ in range(self.number_of_unrolls):
-      t = scale / 2.0
-      q_ns = _ternary_codes(x, x, t)
-      previous = scale
-      scale = _qmath.least_squares_scale(self.alpha, x, q_ns)
-      if _qmath.converged(previous, scale):
-        break
+
+    def refine(scale):  # (codes, scale) of one least-squares round
+      q_ns = _ternary_codes(x, x, scale / 2.0)
+      return q_ns, _qmath.least_squares_scale(self.alpha, x, q_ns)
+
+    _, scale = _qmath.iterate_scale(refine, scale, self.number_of_unrolls)
     eps = _qmath.epsilon()
     x_norm = x / (x_std + eps)
     t = _as_scale(scale, x.dtype) / (2.0 * (x_std + eps))

@@ -1260,25 +1260,66 @@ def test_po2_rounding_ties_are_qkeras_values_on_every_backend():
                                     want)
 
 
-@pytest.mark.skipif(not TORCH, reason="PyTorch's straight-through functions")
-def test_torch_straight_through_equals_the_portable_path():
-  """qkeras._qmath.ste / ste_window use plain torch.autograd.Functions on
-  PyTorch; values (signed zeros, NaN, inf) and gradients are those of the
-  keras.ops versions TensorFlow and JAX run."""
+def _straight_through_pairs(high):
   from qkeras import _qmath  # pylint: disable=g-import-not-at-top
-  x = np.array([-2.0, -0.0, 0.0, 0.5, 1.0, 1.5, 3e38, np.inf, -np.inf,
-                np.nan], F32)
-  xq = tensor(np.array([-1.5, -0.0, 0.0, 0.5, 1.0, 1.5, 1.75, 1.75, -2.0,
-                        np.nan], F32))
-  pairs = [(_qmath.ste, _qmath.ste_portable),
-           (lambda v, q: _qmath.ste_window(v, q, 0.0, 1.5),
-            lambda v, q: _qmath.ste_window_portable(v, q, 0.0, 1.5))]
-  for fast, portable in pairs:
+  return [(_qmath.ste, _qmath.ste_portable),
+          (lambda v, q: _qmath.ste_window(v, q, 0.0, high),
+           lambda v, q: _qmath.ste_window_portable(v, q, 0.0, high))]
+
+
+@pytest.mark.parametrize("high", [1.5, 0.9375, 2.0**-100, float("inf")])
+def test_straight_through_fast_paths_equal_the_portable_path(high):
+  """qkeras._qmath.ste / ste_window use their own backward kernels on
+  TensorFlow (two ReluGrads) and plain torch.autograd.Functions on PyTorch;
+  values (signed zeros, NaN, inf) and gradients, also for NaN, infinite and
+  negative upstream gradients and at the window's ends, are bit for bit
+  those of the keras.ops versions, eagerly and compiled (without XLA: XLA
+  compiles TensorFlow's ReluGrad into a select)."""
+  above = float(np.nextafter(F32(high), F32(np.inf)))
+  x = np.array([-2.0, -0.0, 0.0, 1e-45, 0.5, 1.0, 1.5, high, above, 3e38,
+                np.inf, -np.inf, np.nan] * 3, F32)
+  xq = tensor(np.array([-1.5, -0.0, 0.0, 0.0, 0.5, 1.0, 1.5, 1.5, 1.75, 1.75,
+                        1.75, -2.0, np.nan] * 3, F32))
+  upstream = np.concatenate([np.ones(13), -np.ones(13),
+                             [np.nan, np.inf, -np.inf, -0.0, 2.0, -3.0,
+                              np.nan, -np.inf, np.inf, np.nan, np.inf, -1.0,
+                              np.nan]]).astype(F32)
+  for fast, portable in _straight_through_pairs(high):
     a = np_out(fast(tensor(x), xq))
     b = np_out(portable(tensor(x), xq))
     np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
-    np.testing.assert_array_equal(gradient(lambda v: fast(v, xq), x),
-                                  gradient(lambda v: portable(v, xq), x))
+    for up in (None, upstream):
+      want = gradient(lambda v, p=portable: p(v, xq), x, up)
+      got = gradient(lambda v, f=fast: f(v, xq), x, up)
+      np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+      if not TORCH:
+        graph = np_out(compiled(lambda v, u, f=fast: _grad_in(f, v, xq, u))(
+            tensor(x), tensor(np.ones(x.shape, F32) if up is None else up)))
+        np.testing.assert_array_equal(graph.view(np.uint32),
+                                      want.view(np.uint32))
+
+
+def _grad_in(fn, v, xq, upstream):
+  """The gradient of ``sum(fn(v, xq) * upstream)`` inside a compiled
+  function (TensorFlow: a tape; JAX: jax.grad)."""
+  if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    with tf.GradientTape() as tape:
+      tape.watch(v)
+      loss = ops.sum(fn(v, xq) * upstream)
+    return tape.gradient(loss, v)
+  import jax  # pylint: disable=g-import-not-at-top
+  return jax.grad(lambda w: ops.sum(fn(w, xq) * upstream))(v)
+
+
+def test_ste_window_gradient_is_upstream_times_the_window():
+  """Inside the window (0, high] the upstream gradient passes unchanged;
+  outside it is multiplied by 0 (NaN stays NaN, as Keras's relu gives)."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  x = np.array([-1.0, 0.0, 0.25, 1.5, 1.5000001, np.nan, 0.5], F32)
+  up = np.array([2.0, 3.0, -4.0, 5.0, 6.0, 7.0, np.nan], F32)
+  g = gradient(lambda v: _qmath.ste_window(v, v, 0.0, 1.5), x, up)
+  np.testing.assert_array_equal(g, [0.0, 0.0, -4.0, 5.0, 0.0, 0.0, np.nan])
 
 
 def test_po2_tables_first_used_in_a_symbolic_build():
@@ -1522,3 +1563,60 @@ def test_po2_quantizers_need_at_least_one_bit(make):
   # exponent sign let bits=0 through.
   with pytest.raises(ValueError, match="'bits'"):
     make()
+
+
+@pytest.mark.parametrize("start,limit,rounds,want", [
+    (0.0, 3.0, 5, 3.0),    # reaches its fixed point in round 4
+    (0.0, 99.0, 5, 5.0),   # no fixed point within the rounds
+    (3.0, 3.0, 5, 3.0),    # starts at it (the cond's first branch)
+    (0.0, 99.0, 1, 1.0),
+])
+def test_iterate_scale_equals_the_unrolled_loop(start, limit, rounds, want):
+  """_qmath.iterate_scale gives what ``rounds`` unrolled rounds give, eagerly
+  and compiled (where the rounds after the first run under a cond)."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+
+  def step(s):
+    return s * 10.0, ops.minimum(s + 1.0, limit)
+
+  def run(s):
+    return _qmath.iterate_scale(step, s, rounds)
+
+  s0 = tensor(np.full((2,), start, F32))
+  for fn in [run] + [compiled(run, **kw) for kw in compiled_modes()]:
+    aux, s = fn(s0)
+    np.testing.assert_array_equal(np_out(s), [want, want])
+    aux_want = _unrolled_aux(start, limit, rounds)
+    np.testing.assert_array_equal(np_out(aux), [aux_want, aux_want])
+
+
+def _unrolled_aux(start, limit, rounds):
+  s, aux = start, None
+  for _ in range(rounds):
+    aux, s = s * 10.0, min(s + 1.0, limit)
+  return aux
+
+
+def test_auto_po2_refinement_compiled_equals_eager():
+  """auto_po2 scales whose first least-squares round moves them (so that a
+  compiled call runs the remaining rounds under its cond) give the same
+  outputs and scales eagerly and compiled."""
+  rng = np.random.RandomState(7)
+  moved = 0
+  for trial in range(24):
+    bits = 2 + trial % 3
+    x = (rng.standard_normal((6, 4)) * rng.uniform(0.01, 1, 4)).astype(F32)
+    x[0] *= rng.uniform(1, 30)
+    q = quantized_bits(bits, 0, 1, alpha="auto_po2")
+    want = np_out(q(tensor(x)))
+    scale = np_out(q.scale)
+    half = 2**(bits - 1) - 1
+    a = np.abs(x)
+    s0 = 2.0**np.round(np.log2(a.max(0) / half + 1e-7))
+    moved += int(np.any(np.abs(np.log2(scale.ravel()) - np.log2(s0)) > 0.5))
+    for kwargs in compiled_modes():
+      qc = quantized_bits(bits, 0, 1, alpha="auto_po2")
+      got = compiled(lambda v, qc=qc: (qc(v), qc.scale), **kwargs)(tensor(x))
+      np.testing.assert_array_equal(np_out(got[0]), want)
+      np.testing.assert_array_equal(np_out(got[1]), scale)
+  assert moved >= 3, moved
