@@ -109,7 +109,9 @@ On jax and torch the models are first built symbolically as ``fit`` does
 per-call Python work (data wrapping, ``reset_metrics``, converting the logs
 to Python floats; on JAX also reading the state from the variables and
 writing it back every step); ``--method train_on_batch`` times that instead,
-on every backend.
+on every backend. ``--method predict_on_batch`` times inference:
+``model.predict_on_batch(x)`` (the predict function on one batch, returning
+NumPy).
 
 Method:
 
@@ -420,6 +422,10 @@ def step_fn(model, x, y, method):
     def step():
       model.train_on_batch(x, y)  # returns Python floats: already waited
     return step
+  if method == "predict_on_batch":
+    def step():
+      model.predict_on_batch(x)  # returns NumPy: already waited
+    return step
   raise ValueError(method)
 
 
@@ -560,7 +566,8 @@ def parse_args(argv=None):
                       "torch.set_num_threads; ignored on jax (default 0: "
                       "the backend's choice)")
   p.add_argument("--method", default="train_function",
-                 choices=("train_function", "train_on_batch"),
+                 choices=("train_function", "train_on_batch",
+                          "predict_on_batch"),
                  help="what one timed step calls (default train_function)")
   p.add_argument("--quick", action="store_true",
                  help="few rounds and steps: smoke test")

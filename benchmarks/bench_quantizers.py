@@ -7,6 +7,8 @@ For each quantizer (``quantized_bits(8,0,1)``, ``quantized_relu(4,0)``,
 ``quantized_po2(4)``) and each mode
 
 * ``eager``: the quantizer called directly on an eager ``tf.Tensor``;
+* ``graph``: ``tf.function(quantizer, autograph=False)``, a TensorFlow graph
+  without XLA (what Keras runs on the CPU by default);
 * ``xla``:   ``tf.function(quantizer, jit_compile=True, autograph=False)``
   (same graph as with autograph: the quantizers branch on Python values only),
 
@@ -101,6 +103,8 @@ def make_input(size, seed=0):
 def for_mode(fn, mode):
   if mode == "eager":
     return fn
+  if mode == "graph":
+    return tf.function(fn, autograph=False)
   if mode == "xla":
     # autograph=False: the quantizers have no tensor-dependent Python control
     # flow, so the traced graph is the same; it also avoids autograph
@@ -216,8 +220,8 @@ def parse_args(argv=None):
                  help="alternating rounds per (quantizer, mode) (default 15)")
   p.add_argument("--calls", type=int, default=None,
                  help="calls of each side per round (default 3)")
-  p.add_argument("--modes", default="eager,xla",
-                 help="comma-separated subset of eager,xla")
+  p.add_argument("--modes", default="eager,graph,xla",
+                 help="comma-separated subset of eager,graph,xla")
   p.add_argument("--import-repeats", type=int, default=None,
                  help="subprocesses per import variant (default 5; 0 skips)")
   p.add_argument("--quick", action="store_true",

@@ -227,6 +227,52 @@ def clip(x, lo, hi):
   return ops.where(x < lo, lo, ops.where(x > hi, hi, x))
 
 
+def clip_window(x, lo, hi, low_margin=None):
+  """``clip(x, lo, hi)`` where its gradient matters (activations).
+
+  Value and gradient (``upstream`` on ``[lo, hi]``, both ends included) are
+  ``clip``'s. On TensorFlow with float32 ``x`` and Python-number bounds the
+  backward pass is two ``ReluGrad`` kernels, ``[x + a > 0]`` and ``[b - x >
+  0]`` with ``a = -nextafter(lo, -inf)`` and ``b = nextafter(hi, inf)``,
+  instead of comparisons and selects (whose boolean tensors cost several
+  times a multiply in a TensorFlow graph); outside the window the gradient
+  is then ``upstream * 0`` (see ``ste_window``). For ``lo = 0`` (whose
+  neighbour is subnormal) the caller passes ``low_margin``: a positive
+  ``a`` smaller than every negative value ``x`` can take (e.g. ``2**-25``
+  for ``0.5 * v + 0.5`` with float32 ``v``).
+  """
+  if keras.backend.backend() == "tensorflow":
+    shifts = _tf_clip_shifts(x, lo, hi, low_margin)
+    if shifts is not None:
+      return _tf_functions()["clip"](x, float(lo), float(hi), *shifts)
+  return clip(x, lo, hi)
+
+
+def _normal_bound(v):
+  return v == 0.0 or 2.0**-100 <= abs(v) <= 2.0**100
+
+
+def _tf_clip_shifts(x, lo, hi, low_margin):
+  """``(a, b)`` of ``clip_window``'s TensorFlow path, or None."""
+  if not (is_python_number(lo) and is_python_number(hi)):
+    return None
+  if keras.backend.standardize_dtype(x.dtype) != "float32":
+    return None
+  lo, hi = float(lo), float(hi)
+  if not (_normal_bound(lo) and _normal_bound(hi) and lo <= hi):
+    return None
+  if lo == 0.0:
+    if low_margin is None:
+      return None
+    a = float(low_margin)
+  else:
+    a = -float(np.nextafter(np.float32(lo), np.float32(-np.inf)))
+  if hi == 0.0:
+    return None
+  b = float(np.nextafter(np.float32(hi), np.float32(np.inf)))
+  return a, b
+
+
 def minimum(x, y):
   """``minimum(x, y)``; on a tie the gradient goes to ``x``; NaN ``x`` kept."""
   if _native("tensorflow") or _no_gradient(x, y):
@@ -468,7 +514,18 @@ def _tf_functions():
 
     return fn(x, xq)
 
-  return {"window": window}
+  def clip_fn(x, lo, hi, a, b):
+    @tf.custom_gradient
+    def fn(x):
+      def grad(upstream):
+        g = tf.raw_ops.ReluGrad(gradients=upstream, features=x + a)
+        return tf.raw_ops.ReluGrad(gradients=g, features=b - x)
+
+      return tf.clip_by_value(x, lo, hi), grad
+
+    return fn(x)
+
+  return {"window": window, "clip": clip_fn}
 
 
 def _same_device(x, xq):
@@ -784,8 +841,13 @@ def least_squares_scale(alpha, x, q, scale_axis=None, per_channel_scale=True,
 # Sigmoid family (QKeras's slopes, not Keras's).
 # --------------------------------------------------------------------------
 def hard_sigmoid(x):
-  """``clip(0.5 * x + 0.5, 0, 1)`` (QKeras slope 0.5)."""
-  return clip(0.5 * x + 0.5, 0.0, 1.0)
+  """``clip(0.5 * x + 0.5, 0, 1)`` (QKeras slope 0.5).
+
+  ``u = 0.5 * x + 0.5`` is never in ``(-2**-24, 0)`` for float32 ``x``
+  (below -1, ``x`` steps by ``2**-23``), hence the margin ``2**-25`` of
+  ``clip_window``.
+  """
+  return clip_window(0.5 * x + 0.5, 0.0, 1.0, low_margin=2.0**-25)
 
 
 def smooth_sigmoid(x):
@@ -982,10 +1044,48 @@ def po2_exponent(x_abs, min_exp, max_exp, max_value,
   factor = 2 if quadratic_approximation else 1
   # Beyond +-1000 every power of two is 0 or inf in float32.
   lo, hi = max(int(min_exp), -1000), min(int(max_exp), 1000)
+  if mode == "rnd" and not quadratic_approximation and (
+      -127 <= lo <= hi <= 127):
+    return _rnd_po2_exponent(x_abs, lo, hi, max_value)
   code = log2_code(_po2_filter(x_abs, max_value), mode,
                    quadratic_approximation)
   e = factor * clip(code, lo, hi)
   return ops.where(x_abs < epsilon(), lo, e)
+
+
+def _rnd_po2_exponent(x_abs, lo, hi, max_value):
+  """``po2_exponent`` for ``log2_rounding="rnd"`` without the quadratic
+  approximation and ``-127 <= lo <= hi <= 127``, in fewer passes.
+
+  The "rnd" code of ``v`` is its binade's exponent, plus one at or above
+  the binade's cut-off (``_binade_tables`` checks that), so only the
+  cut-off is looked up. The floor at eps is a ``maximum`` (NaN kept), and
+  the final ``where`` for inputs below eps is left out when ``lo`` is at
+  least the code of eps (those inputs are clipped to ``lo`` anyway).
+  Binades 0 (zero, subnormals) and 255 (inf, NaN), whose table codes are
+  the int32 extremes, give -127 and 128 here: the same after the clip.
+  """
+  eps = epsilon()
+  v = maximum(x_abs, eps)
+  if max_value is not None:
+    v = ops.where(v >= max_value, max_value, v)
+  bits = ops.view(ops.cast(v, "float32"), "int32")
+  binade = ops.bitwise_and(ops.right_shift(bits, 23), 255)
+  (cut,) = _table_tensors("rnd", False, bits)[1:]
+  code = binade + ops.cast(bits >= lookup(cut, binade), "int32")
+  e = clip(code, lo + 127, hi + 127) - 127
+  if lo < _rnd_code(eps):
+    e = ops.where(x_abs < eps, lo, e)
+  return e
+
+
+@_memoized
+def _rnd_code(value):
+  """``log2_code(value)`` ("rnd") of a Python float, in NumPy."""
+  base, (cut,) = _binade_tables("rnd", False)
+  bits = int(np.float32(value).view(np.int32))
+  binade = (bits >> 23) & 255
+  return int(base[binade]) + int(bits >= int(cut[binade]))
 
 
 # The largest power of two in float32 is 2**127.
@@ -1001,9 +1101,15 @@ def po2_magnitude(x_abs, min_exp, max_exp, max_value,
   exponent of a huge input could reach 128, i.e. inf (QKeras's value) for a
   finite input.
   """
-  magnitude = ops.cast(pow2_exact(ops.minimum(po2_exponent(
-      x_abs, min_exp, max_exp, max_value, quadratic_approximation,
-      log2_rounding), PO2_MAX_EXPONENT)), x_abs.dtype)
+  e = po2_exponent(x_abs, min_exp, max_exp, max_value,
+                   quadratic_approximation, log2_rounding)
+  factor = 2 if quadratic_approximation else 1
+  if -127 <= factor * int(min_exp) and factor * int(max_exp) <= 127:
+    # e is within float32's exponents already: the power from its bits.
+    magnitude = ops.view(ops.left_shift(e + 127, 23), "float32")
+  else:
+    magnitude = pow2_exact(ops.minimum(e, PO2_MAX_EXPONENT))
+  magnitude = ops.cast(magnitude, x_abs.dtype)
   return ops.where(ops.isnan(x_abs), x_abs, magnitude)
 
 

@@ -61,6 +61,28 @@ class _QCellMixin(QLayerMixin):
       bias = self._quantize("bias_quantizer", self.bias, training)
     return kernel, recurrent, bias
 
+  def _blocks(self, training):
+    """The quantized weights as lists of per-gate column blocks.
+
+    ``_split_gates`` of ``_weights``; inside a ``QLSTM``/``QGRU`` call the
+    blocks are cut once per sequence (``_sequence_blocks``), so that the
+    time steps neither slice the weights nor scatter their gradients back.
+    """
+    cached = getattr(self, "_sequence_blocks", None)
+    if cached is not None:
+      return cached
+    return self._split_gates(self._weights(training))
+
+  def _split_gates(self, weights):
+    """``weights`` cut into the column blocks ``call`` uses (none here)."""
+    return weights
+
+  def _columns(self, w, blocks):
+    """``w[..., a*units:b*units]`` for each ``(a, b)`` in ``blocks`` (None:
+    to the end)."""
+    u = self.units
+    return [w[..., a * u:None if b is None else b * u] for a, b in blocks]
+
   def _state(self, state, training):
     return self._quantize("state_quantizer", state, training)
 
@@ -146,25 +168,30 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
                implementation=1, **kwargs):
     super().__init__(**constructor_arguments(locals()), **kwargs)
 
+  def _split_gates(self, weights):
+    kernel, recurrent, bias = weights
+    gates = [(i, i + 1) for i in range(4)]
+    return (self._columns(kernel, gates), self._columns(recurrent, gates),
+            None if bias is None else self._columns(bias, gates))
+
   def call(self, inputs, states, training=False):
     h_tm1 = self._state(states[0], training)
     c_tm1 = self._state(states[1], training)
     dp_mask, rec_mask = self._dropout(inputs, h_tm1, training)
-    kernel, recurrent, bias = self._weights(training)
     if dp_mask is not None:
       inputs = inputs * dp_mask
     if rec_mask is not None:
       h_tm1 = h_tm1 * rec_mask
-    u = self.units
     if self.implementation == 1:
       # Per-gate products, as QKeras's implementation 1.
-      x = [ops.matmul(inputs, kernel[:, i * u:(i + 1) * u]) for i in range(4)]
+      kernel, recurrent, bias = self._blocks(training)
+      x = [ops.matmul(inputs, kernel[i]) for i in range(4)]
       if bias is not None:
-        x = [x[i] + bias[i * u:(i + 1) * u] for i in range(4)]
-      rec = [ops.matmul(h_tm1, recurrent[:, i * u:(i + 1) * u])
-             for i in range(4)]
+        x = [x[i] + bias[i] for i in range(4)]
+      rec = [ops.matmul(h_tm1, recurrent[i]) for i in range(4)]
       z = [x[i] + rec[i] for i in range(4)]
     else:
+      kernel, recurrent, bias = self._weights(training)
       fused = ops.matmul(inputs, kernel) + ops.matmul(h_tm1, recurrent)
       if bias is not None:
         fused = fused + bias
@@ -201,36 +228,45 @@ class QGRUCell(_QCellMixin, keras.layers.GRUCell):
                **kwargs):
     super().__init__(**constructor_arguments(locals()), **kwargs)
 
+  def _split_gates(self, weights):
+    """Kernel, recurrent kernel, input bias and recurrent bias blocks (the
+    recurrent ones: z, r and the candidate's columns to the end)."""
+    kernel, recurrent, bias = weights
+    gates = [(0, 1), (1, 2), (2, 3)]
+    rec_gates = [(0, 1), (1, 2), (2, None)]
+    if bias is None:
+      input_bias = recurrent_bias = None
+    elif self.reset_after:
+      input_bias = self._columns(bias[0], gates)
+      recurrent_bias = self._columns(bias[1], rec_gates)
+    else:
+      input_bias, recurrent_bias = self._columns(bias, gates), None
+    return (self._columns(kernel, gates), self._columns(recurrent, rec_gates),
+            input_bias, recurrent_bias)
+
   def call(self, inputs, states, training=False):
     h_prev = states[0] if isinstance(states, (list, tuple)) else states
     dp_mask, rec_mask = self._dropout(inputs, h_prev, training)
     h_tm1 = self._state(h_prev, training)
-    kernel, recurrent, bias = self._weights(training)
-    u = self.units
-    if bias is None:
-      input_bias = recurrent_bias = None
-    elif self.reset_after:
-      input_bias, recurrent_bias = bias[0], bias[1]
-    else:
-      input_bias, recurrent_bias = bias, None
+    kernel, recurrent, input_bias, recurrent_bias = self._blocks(training)
     if dp_mask is not None:
       inputs = inputs * dp_mask
     h_in = h_tm1 if rec_mask is None else h_tm1 * rec_mask
-    x = [ops.matmul(inputs, kernel[:, i * u:(i + 1) * u]) for i in range(3)]
+    x = [ops.matmul(inputs, kernel[i]) for i in range(3)]
     if input_bias is not None:
-      x = [x[i] + input_bias[i * u:(i + 1) * u] for i in range(3)]
-    rec = [ops.matmul(h_in, recurrent[:, i * u:(i + 1) * u]) for i in range(2)]
+      x = [x[i] + input_bias[i] for i in range(3)]
+    rec = [ops.matmul(h_in, recurrent[i]) for i in range(2)]
     if recurrent_bias is not None:
-      rec = [rec[i] + recurrent_bias[i * u:(i + 1) * u] for i in range(2)]
+      rec = [rec[i] + recurrent_bias[i] for i in range(2)]
     z = self._act("recurrent_activation", x[0] + rec[0], training)
     r = self._act("recurrent_activation", x[1] + rec[1], training)
     if self.reset_after:
-      recurrent_h = ops.matmul(h_in, recurrent[:, 2 * u:])
+      recurrent_h = ops.matmul(h_in, recurrent[2])
       if recurrent_bias is not None:
-        recurrent_h = recurrent_h + recurrent_bias[2 * u:]
+        recurrent_h = recurrent_h + recurrent_bias[2]
       recurrent_h = r * recurrent_h
     else:
-      recurrent_h = ops.matmul(r * h_in, recurrent[:, 2 * u:])
+      recurrent_h = ops.matmul(r * h_in, recurrent[2])
     hh = self._act("activation", x[2] + recurrent_h, training)
     h = z * h_tm1 + (1 - z) * hh
     new_state = [h] if isinstance(states, (list, tuple)) else h
@@ -275,13 +311,16 @@ class _QRNNBase(keras.layers.RNN):
     stochastic = training and any(
         getattr(q, "_may_be_stochastic", lambda: False)()
         for q in self.cell.get_quantizers()[:3] if q is not None)
-    self.cell._sequence_weights = (None if stochastic else
-                                   self.cell._weights(training))
+    weights = None if stochastic else self.cell._weights(training)
+    self.cell._sequence_weights = weights
+    self.cell._sequence_blocks = (None if weights is None else
+                                  self.cell._split_gates(weights))
     try:
       return super().call(sequences, initial_state=initial_state, mask=mask,
                           training=training)
     finally:
       self.cell._sequence_weights = None
+      self.cell._sequence_blocks = None
 
   def get_quantizers(self):
     return self.cell.get_quantizers()

@@ -1943,8 +1943,8 @@ class quantized_tanh(BaseQuantizer):  # pylint: disable=invalid-name
     seed = self.seed_generator if self.use_stochastic_rounding else None
     rounded = _qmath.round_through(p * m, self.use_stochastic_rounding, 0.5,
                                    training, seed)
-    return _qmath.clip(rounded / m, -1.0 + (1.0 * self.symmetric) / m,
-                    1.0 - 1.0 / m)
+    return _qmath.clip_window(rounded / m, -1.0 + (1.0 * self.symmetric) / m,
+                              1.0 - 1.0 / m)
 
   def max(self):
     return 1.0 - 1.0 / pow(2, self.bits - 1)

@@ -1620,3 +1620,63 @@ def test_auto_po2_refinement_compiled_equals_eager():
       np.testing.assert_array_equal(np_out(got[0]), want)
       np.testing.assert_array_equal(np_out(got[1]), scale)
   assert moved >= 3, moved
+
+
+def _around(values):
+  """Each value with its float32 neighbours (two on each side)."""
+  out = []
+  for v in values:
+    v = F32(v)
+    lo = hi = v
+    out.append(v)
+    for _ in range(2):
+      lo = np.nextafter(lo, F32(-np.inf))
+      hi = np.nextafter(hi, F32(np.inf))
+      out += [lo, hi]
+  return np.array(out, F32)
+
+
+@pytest.mark.parametrize("lo,hi,margin", [
+    (-1.0, 0.9375, None), (-0.9921875, 0.9921875, None), (0.0, 1.0, 2**-25),
+    (-3e-30, 5e29, None), (0.25, 0.25, None)])
+def test_clip_window_equals_clip(lo, hi, margin):
+  """_qmath.clip_window (TensorFlow: ReluGrad masks) gives clip's values and,
+  for finite upstream gradients, clip's gradients: 1 on [lo, hi] including
+  both ends, 0 outside, 0 for NaN, eagerly and in a graph."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  x = np.concatenate([_around([lo, hi, 0.0, -1.0, 1.0]),
+                      [np.nan, np.inf, -np.inf, 3e38, -3e38, -0.0]]).astype(F32)
+  if margin is not None:  # the grid clip_window's margin assumes
+    x = x[~(np.isfinite(x) & (x < 0) & (x > -2**-24))]
+  up = np.random.RandomState(3).uniform(-2, 2, x.shape).astype(F32)
+  fast = lambda v: _qmath.clip_window(v, lo, hi, margin)
+  portable = lambda v: _qmath.clip(v, lo, hi)
+  np.testing.assert_array_equal(np_out(fast(tensor(x))).view(np.uint32),
+                                np_out(portable(tensor(x))).view(np.uint32))
+  want = gradient(portable, x, up)
+  np.testing.assert_array_equal(gradient(fast, x, up), want)
+  inside = (x >= lo) & (x <= hi)
+  np.testing.assert_array_equal(want, np.where(inside, up, 0.0))
+  if not TORCH:
+    graph = np_out(compiled(lambda v, u: _grad_in(
+        lambda w, _: fast(w), v, None, u))(tensor(x), tensor(up)))
+    np.testing.assert_array_equal(graph, want)
+
+
+def test_hard_sigmoid_gradient_at_its_window_ends():
+  """hard_sigmoid's gradient (0.5 on -1 <= x <= 1 as float32 computes
+  0.5 * x + 0.5, else 0) on every float32 around the ends, eagerly and in a
+  graph (TensorFlow: clip_window with the 2**-25 margin)."""
+  from qkeras.quantizers import hard_sigmoid  # pylint: disable=g-import-not-at-top
+  x = np.concatenate([
+      (np.arange(-3000, 3000) * F32(2**-23) - F32(1.0)).astype(F32),
+      (np.arange(-3000, 3000) * F32(2**-24) + F32(1.0)).astype(F32),
+      [0.0, -0.0, np.nan, np.inf, -np.inf]]).astype(F32)
+  u = (F32(0.5) * x + F32(0.5)).astype(F32)
+  want = np.where((u >= 0) & (u <= 1), 0.5, 0.0).astype(F32)
+  np.testing.assert_array_equal(gradient(hard_sigmoid, x), want)
+  if not TORCH:
+    ones = tensor(np.ones(x.shape, F32))
+    graph = np_out(compiled(lambda v, w: _grad_in(
+        lambda t, _: hard_sigmoid(t), v, None, w))(tensor(x), ones))
+    np.testing.assert_array_equal(graph, want)
