@@ -1053,7 +1053,7 @@ def po2_exponent(x_abs, min_exp, max_exp, max_value,
   return ops.where(x_abs < epsilon(), lo, e)
 
 
-def _rnd_po2_exponent(x_abs, lo, hi, max_value):
+def _rnd_po2_exponent(x_abs, lo, hi, max_value, biased=False):
   """``po2_exponent`` for ``log2_rounding="rnd"`` without the quadratic
   approximation and ``-127 <= lo <= hi <= 127``, in fewer passes.
 
@@ -1064,6 +1064,7 @@ def _rnd_po2_exponent(x_abs, lo, hi, max_value):
   least the code of eps (those inputs are clipped to ``lo`` anyway).
   Binades 0 (zero, subnormals) and 255 (inf, NaN), whose table codes are
   the int32 extremes, give -127 and 128 here: the same after the clip.
+  ``biased``: the exponent plus 127 (float32's exponent field).
   """
   eps = epsilon()
   v = maximum(x_abs, eps)
@@ -1073,10 +1074,10 @@ def _rnd_po2_exponent(x_abs, lo, hi, max_value):
   binade = ops.bitwise_and(ops.right_shift(bits, 23), 255)
   (cut,) = _table_tensors("rnd", False, bits)[1:]
   code = binade + ops.cast(bits >= lookup(cut, binade), "int32")
-  e = clip(code, lo + 127, hi + 127) - 127
+  e = clip(code, lo + 127, hi + 127)
   if lo < _rnd_code(eps):
-    e = ops.where(x_abs < eps, lo, e)
-  return e
+    e = ops.where(x_abs < eps, lo + 127, e)
+  return e if biased else e - 127
 
 
 @_memoized
@@ -1101,6 +1102,13 @@ def po2_magnitude(x_abs, min_exp, max_exp, max_value,
   exponent of a huge input could reach 128, i.e. inf (QKeras's value) for a
   finite input.
   """
+  if log2_rounding != "floor" and not quadratic_approximation and (
+      -127 <= int(min_exp) <= int(max_exp) <= 127):
+    biased = _rnd_po2_exponent(x_abs, int(min_exp), int(max_exp), max_value,
+                               biased=True)
+    magnitude = ops.cast(ops.view(ops.left_shift(biased, 23), "float32"),
+                         x_abs.dtype)
+    return ops.where(ops.isnan(x_abs), x_abs, magnitude)
   e = po2_exponent(x_abs, min_exp, max_exp, max_value,
                    quadratic_approximation, log2_rounding)
   factor = 2 if quadratic_approximation else 1

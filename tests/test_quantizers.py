@@ -1680,3 +1680,38 @@ def test_hard_sigmoid_gradient_at_its_window_ends():
     graph = np_out(compiled(lambda v, w: _grad_in(
         lambda t, _: hard_sigmoid(t), v, None, w))(tensor(x), ones))
     np.testing.assert_array_equal(graph, want)
+
+
+@pytest.mark.parametrize("min_exp,max_exp,max_value", [
+    (-4, 3, None), (-64, 63, None), (-127, 127, None), (-8, 0, 1.0),
+    (-3, 2, 3.3), (5, 9, None), (-20, -10, None)])
+def test_rnd_po2_fast_path_equals_the_table_path(min_exp, max_exp, max_value):
+  """po2_exponent / po2_magnitude for log2_rounding="rnd" (one cut-off
+  lookup, no base table, fewer clips) equal the general log2_code route on
+  float32 values around every power of two and cut-off in range, below eps,
+  zeros, subnormals, inf and NaN; eagerly and compiled."""
+  from qkeras import _qmath  # pylint: disable=g-import-not-at-top
+  exps = np.arange(max(min_exp - 3, -126), min(max_exp + 3, 127))
+  centres = np.concatenate([2.0**exps, 2.0**(exps + 0.5), [1e-7, 3.3, 1.0]])
+  x = np.concatenate([_around(centres.astype(F32)),
+                      [0.0, 1e-40, 1e-8, 3e38, np.inf, np.nan]]).astype(F32)
+  x = np.abs(x)
+
+  def reference(v):
+    code = _qmath.log2_code(_qmath._po2_filter(v, max_value), "rnd")  # pylint: disable=protected-access
+    e = _qmath.clip(code, min_exp, max_exp)
+    e = ops.where(v < _qmath.epsilon(), min_exp, e)
+    mag = _qmath.pow2_exact(ops.minimum(e, 127))
+    return e, ops.where(ops.isnan(v), v, mag)
+
+  def fast(v):
+    return (_qmath.po2_exponent(v, min_exp, max_exp, max_value),
+            _qmath.po2_magnitude(v, min_exp, max_exp, max_value))
+
+  want_e, want_m = [np_out(t) for t in reference(tensor(x))]
+  for fn in [fast] + [compiled(fast, **kw) for kw in compiled_modes()]:
+    got_e, got_m = [np_out(t) for t in fn(tensor(x))]
+    np.testing.assert_array_equal(got_e, want_e)
+    np.testing.assert_array_equal(got_m.view(np.uint32)[~np.isnan(x)],
+                                  want_m.view(np.uint32)[~np.isnan(x)])
+    assert np.isnan(got_m[np.isnan(x)]).all()
