@@ -32,6 +32,7 @@ import keras
 from keras import ops
 import numpy as np
 
+from qkeras import _inference_cache
 from qkeras import _qmath
 from qkeras.base_quantizer import BaseQuantizer
 from qkeras.quantizers import _get_integer_bits
@@ -901,6 +902,11 @@ class QLayerMixin(QuantizerStateMixin):
     quantizer = getattr(self, name + "_internal")
     if not getattr(self, name) or quantizer is None:
       return value
+    if name in self._weight_quantizers and _inference_cache.applies(
+        quantizer, value, training):
+      return _inference_cache.quantize_weight(
+          self, name, quantizer, value,
+          lambda: apply_quantizer(quantizer, value, training))
     return apply_quantizer(quantizer, value, training)
 
   def _activate(self, x, training=None):
