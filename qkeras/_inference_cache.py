@@ -9,11 +9,12 @@ each op costs about a microsecond of executor time whatever its size, and
 
 ``quantize_weight`` keeps, per Q-layer weight, the float value it last
 quantized and the quantized value, in two variables, and returns the stored
-value when the weight is unchanged. The test is an exact comparison of the
-whole weight with the stored copy (NaN never compares equal, so a NaN weight
-is quantized anew every time), so the result is always, bit for bit, what
-the quantizer gives for the current weight, however the weight was changed
-(training, ``set_weights``, ``load_weights``, ``assign``).
+value when the weight is unchanged. The test compares the bit patterns of
+the whole weight with the stored copy (so -0.0 differs from +0.0, and a NaN
+from another NaN), so the result is always, bit for bit, what the
+quantizer (a deterministic function of those bits) gives for the current
+weight, however the weight was changed (training, ``set_weights``,
+``load_weights``, ``assign``).
 
 Only inference (``training`` False or None) in a ``tf.function`` (Keras's
 predict, test and serving functions) uses it, for deterministic quantizers
@@ -65,8 +66,9 @@ class _Entry:
 
   def __init__(self, tf, shape):
     with tf.init_scope():
-      # NaN never equals a weight: the first call quantizes.
-      self.seen = tf.Variable(tf.fill(shape, float("nan")), trainable=False,
+      self.filled = tf.Variable(False, trainable=False,
+                                name="qkeras_cache_filled")
+      self.seen = tf.Variable(tf.zeros(shape), trainable=False,
                               name="qkeras_seen_weight")
       self.quantized = tf.Variable(tf.zeros(shape), trainable=False,
                                    name="qkeras_quantized_weight")
@@ -84,8 +86,8 @@ def quantize_weight(layer, name, quantizer, value, quantize):
     entry = entries[name] = _Entry(tf, shape)
   weight = tf.convert_to_tensor(value.value)
   # Bit patterns, so that -0.0 and +0.0 differ (a quantizer could tell).
-  same = tf.reduce_all(tf.equal(tf.bitcast(weight, tf.int32),
-                                tf.bitcast(entry.seen, tf.int32)))
+  same = tf.logical_and(entry.filled, tf.reduce_all(tf.equal(
+      tf.bitcast(weight, tf.int32), tf.bitcast(entry.seen, tf.int32))))
 
   def stored():
     return tf.identity(entry.quantized)
@@ -93,7 +95,8 @@ def quantize_weight(layer, name, quantizer, value, quantize):
   def fresh():
     xq = tf.convert_to_tensor(quantize())
     with tf.control_dependencies([entry.seen.assign(weight),
-                                  entry.quantized.assign(xq)]):
+                                  entry.quantized.assign(xq),
+                                  entry.filled.assign(True)]):
       return tf.identity(xq)
 
   return tf.cond(same, stored, fresh)

@@ -9,6 +9,7 @@ from multibackend import TENSORFLOW
 from qkeras import _inference_cache
 from qkeras import QActivation
 from qkeras import QDense
+from qkeras import binary
 from qkeras import quantized_bits
 from qkeras.qrecurrent import QLSTM
 
@@ -85,6 +86,20 @@ def test_one_element_and_the_sign_of_zero():
   for _ in range(2):
     got = model.predict(x, verbose=0)
     np.testing.assert_array_equal(got, keras.ops.convert_to_numpy(model(x)))
+
+
+def test_first_call_with_zero_weights():
+  """A weight that equals the cache's initial contents (zeros) on the first
+  call is still quantized: binary maps 0 to +scale, not 0."""
+  inp = keras.Input((16,))
+  model = keras.Model(inp, QDense(4, kernel_quantizer=binary(
+      alpha="auto_po2"), use_bias=False)(inp))
+  model.layers[1].kernel.assign(np.zeros((16, 4), F32))
+  x, _ = _data(6)
+  got = _check(model, x)
+  assert np.all(got != 0)
+  if TENSORFLOW:
+    assert _entries(model) == 1
 
 
 def test_weights_files_and_export_are_unchanged(tmp_path):
