@@ -75,7 +75,7 @@ class _Entry:
     self.shape = tuple(shape)
 
 
-def quantize_weight(layer, name, quantizer, value, quantize):
+def quantize_weight(layer, name, value, quantize):
   """``quantize()`` (the quantized ``value``), or its stored copy when
   ``value`` equals, bit for bit, the weight quantized last time."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top

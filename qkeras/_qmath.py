@@ -472,9 +472,6 @@ def ste_window(x, xq, low, high):
   return ste_window_portable(x, xq, low, high)
 
 
-_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
 def _tf_window_bound(x, low, high):
   """The ``above`` of ``ste_window``'s TensorFlow path (``inf`` for an
   infinite ``high``), or None where that path does not apply.
@@ -501,27 +498,27 @@ def _tf_functions():
   """TensorFlow's straight-through window (made on first use)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
+  def masked(upstream, x, a, b):
+    """``upstream * [x + a > 0] * [b - x > 0]`` as ``ReluGrad`` kernels
+    (``a = 0``: ``[x > 0]``; ``b = inf``: no upper bound)."""
+    g = tf.raw_ops.ReluGrad(gradients=upstream,
+                            features=x if a == 0.0 else x + a)
+    if b != float("inf"):
+      g = tf.raw_ops.ReluGrad(gradients=g, features=b - x)
+    return g
+
   def window(x, xq, above):
     @tf.custom_gradient
     def fn(x, xq):
-      def grad(upstream):
-        g = tf.raw_ops.ReluGrad(gradients=upstream, features=x)
-        if above != float("inf"):
-          g = tf.raw_ops.ReluGrad(gradients=g, features=above - x)
-        return g, None
-
-      return tf.stop_gradient(xq) + 0.0, grad
+      return tf.stop_gradient(xq) + 0.0, lambda up: (
+          masked(up, x, 0.0, above), None)
 
     return fn(x, xq)
 
   def clip_fn(x, lo, hi, a, b):
     @tf.custom_gradient
     def fn(x):
-      def grad(upstream):
-        g = tf.raw_ops.ReluGrad(gradients=upstream, features=x + a)
-        return tf.raw_ops.ReluGrad(gradients=g, features=b - x)
-
-      return tf.clip_by_value(x, lo, hi), grad
+      return tf.clip_by_value(x, lo, hi), lambda up: masked(up, x, a, b)
 
     return fn(x)
 
@@ -1044,13 +1041,20 @@ def po2_exponent(x_abs, min_exp, max_exp, max_value,
   factor = 2 if quadratic_approximation else 1
   # Beyond +-1000 every power of two is 0 or inf in float32.
   lo, hi = max(int(min_exp), -1000), min(int(max_exp), 1000)
-  if mode == "rnd" and not quadratic_approximation and (
-      -127 <= lo <= hi <= 127):
+  if _takes_rnd_path(min_exp, max_exp, quadratic_approximation,
+                     log2_rounding):
     return _rnd_po2_exponent(x_abs, lo, hi, max_value)
   code = log2_code(_po2_filter(x_abs, max_value), mode,
                    quadratic_approximation)
   e = factor * clip(code, lo, hi)
   return ops.where(x_abs < epsilon(), lo, e)
+
+
+def _takes_rnd_path(min_exp, max_exp, quadratic_approximation,
+                    log2_rounding):
+  """Whether ``_rnd_po2_exponent`` computes the exponent."""
+  return (log2_rounding != "floor" and not quadratic_approximation and
+          -127 <= int(min_exp) <= int(max_exp) <= 127)
 
 
 def _rnd_po2_exponent(x_abs, lo, hi, max_value, biased=False):
@@ -1102,8 +1106,8 @@ def po2_magnitude(x_abs, min_exp, max_exp, max_value,
   exponent of a huge input could reach 128, i.e. inf (QKeras's value) for a
   finite input.
   """
-  if log2_rounding != "floor" and not quadratic_approximation and (
-      -127 <= int(min_exp) <= int(max_exp) <= 127):
+  if _takes_rnd_path(min_exp, max_exp, quadratic_approximation,
+                     log2_rounding):
     biased = _rnd_po2_exponent(x_abs, int(min_exp), int(max_exp), max_value,
                                biased=True)
     magnitude = ops.cast(ops.view(ops.left_shift(biased, 23), "float32"),

@@ -905,7 +905,7 @@ class QLayerMixin(QuantizerStateMixin):
     if name in self._weight_quantizers and _inference_cache.applies(
         quantizer, value, training):
       return _inference_cache.quantize_weight(
-          self, name, quantizer, value,
+          self, name, value,
           lambda: apply_quantizer(quantizer, value, training))
     return apply_quantizer(quantizer, value, training)
 

@@ -169,6 +169,8 @@ class QLSTMCell(_QCellMixin, keras.layers.LSTMCell):
     super().__init__(**constructor_arguments(locals()), **kwargs)
 
   def _split_gates(self, weights):
+    if self.implementation != 1:  # the fused products take whole weights
+      return weights
     kernel, recurrent, bias = weights
     gates = [(i, i + 1) for i in range(4)]
     return (self._columns(kernel, gates), self._columns(recurrent, gates),
